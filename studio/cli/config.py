@@ -1,0 +1,42 @@
+"""`studio config init`: write a run config from a preset, a corpus and a tokenizer."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from studio.errors import StudioError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("config", help="create run configs")
+    sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    init = sub.add_parser("init", help="write a run config from a preset")
+    init.add_argument("--preset", required=True, help="model preset (e.g. tiny-cpu, esperberto-84m)")
+    init.add_argument("--corpus", required=True, help="corpus file or folder")
+    init.add_argument("--tokenizer", required=True, help="tokenizer directory")
+    init.add_argument("--task", choices=("mlm", "clm"), default=None, help="masked or causal LM")
+    init.add_argument("--name", default=None, help="run name (default: the preset's name)")
+    init.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    init.add_argument("--out", required=True, help="where to write the YAML")
+    init.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    init.set_defaults(func=run_init)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from studio.config import save_config
+    from studio.model.build import config_from_preset
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise StudioError(f"{out}: already exists", "pass --force to overwrite it")
+    config = config_from_preset(args.preset, corpus=args.corpus, tokenizer=args.tokenizer, task=args.task,
+                                name=args.name)
+    if args.overrides:
+        config = config.with_overrides(args.overrides)
+    try:
+        save_config(config, out)
+    except OSError as exc:
+        raise StudioError(f"{out}: cannot be written ({exc.strerror})") from None
+    print(f"wrote {out}")
+    return 0

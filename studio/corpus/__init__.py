@@ -1,0 +1,1 @@
+"""Corpora: formats, the line index, statistics, search, and the demo corpus generator."""

@@ -1,0 +1,1 @@
+"""Models: the architecture registry, validation with fixes, estimates, presets."""

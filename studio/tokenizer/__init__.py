@@ -1,0 +1,1 @@
+"""Tokenizers: training (tokenizers, sentencepiece), the vocabulary, figures, comparison."""

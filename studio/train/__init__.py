@@ -1,0 +1,1 @@
+"""Training: events, run directories, the launcher and worker, data, the fast engine, monitors."""

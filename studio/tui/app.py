@@ -1,0 +1,82 @@
+"""The Studio app: five screens (one Textual mode each), keys 1-5, help, and the command palette."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from studio.tui.commands import StudioCommands
+from studio.tui.screens.corpus import CorpusScreen
+from studio.tui.screens.help import HelpScreen
+from studio.tui.screens.model import ModelScreen
+from studio.tui.screens.runs import RunsScreen
+from studio.tui.screens.tokenizer import TokenizerScreen
+from studio.tui.screens.train import TrainScreen
+from studio.tui.widgets.chrome import SCREEN_TABS, StudioHeader
+from studio.workspace import Workspace
+
+SCREEN_CLASSES = {
+    "corpus": CorpusScreen,
+    "tokenizer": TokenizerScreen,
+    "model": ModelScreen,
+    "train": TrainScreen,
+    "runs": RunsScreen,
+}
+
+
+class StudioApp(App[int]):
+    """The studio on one workspace. `start_screen` and its arguments open it on a given task."""
+
+    TITLE = "Studio"
+    CSS_PATH = "studio.tcss"
+    MODES: ClassVar[dict[str, Any]] = dict(SCREEN_CLASSES)
+    DEFAULT_MODE = "corpus"
+    COMMANDS = App.COMMANDS | {StudioCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(i), f"show('{mode}')", label.split(" ", 1)[1], show=False,
+                    id=f"screen.{mode}", tooltip=f"Go to the {label.split(' ', 1)[1]} screen")
+            for i, (mode, label) in enumerate(SCREEN_TABS, start=1)
+        ),
+        Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help",
+                tooltip="Keys and what each screen is for"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit Studio (runs keep training)"),
+    ]
+
+    run_state: reactive[str] = reactive("no active run")
+
+    def __init__(self, workspace: Workspace, animations: bool = True, start_screen: str = "corpus",
+                 **start: Any) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.start_screen = start_screen if start_screen in SCREEN_CLASSES else "corpus"
+        self.start_args = start  # e.g. start_path for `studio vocab`, start_run for `studio attach`
+        if not animations:
+            self.animation_level = "none"
+
+    def on_mount(self) -> None:
+        self.switch_mode(self.start_screen)
+
+    def action_show(self, mode: str) -> None:
+        if mode in SCREEN_CLASSES and mode != self.current_mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def watch_run_state(self, state: str) -> None:
+        for header in self.screen.query(StudioHeader):
+            header.run_state = state
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, label in SCREEN_TABS:
+            name = label.split(" ", 1)[1]
+            yield SystemCommand(f"Go to {name}", f"Open the {name} screen",
+                                lambda mode=mode: self.action_show(mode))
