@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from studio.config import DataConfig, ModelConfig, RunConfig, StudioConfig, DEFAULT_TRAIN
+from studio.config import DEFAULT_TRAIN, DataConfig, ModelConfig, RunConfig, StudioConfig
 from studio.errors import StudioError
 from studio.model.presets import get_preset
 
@@ -39,3 +40,25 @@ def config_from_preset(preset_name: str, corpus: str, tokenizer: str, task: str 
         train={**DEFAULT_TRAIN, **preset.train},
         studio=StudioConfig(name=name or preset_name),
     )
+
+
+def build_hf_config(config: RunConfig) -> Any:
+    """The transformers config object for this run config (imports transformers).
+
+    Task-dependent fields the user must not have to know about are set here: `is_decoder` for
+    causal Reformer, and the tokenizer-independent defaults of each architecture.
+    """
+    from studio.model.registry import get_arch
+
+    arch = get_arch(config.model.arch)
+    fields = dict(config.model.fields)
+    if config.model.arch == "reformer":
+        fields.setdefault("is_decoder", config.model.task == "clm")
+    return arch.load_config_class()(**fields)
+
+
+def auto_model_class(task: str) -> Any:
+    """`AutoModelForMaskedLM` for mlm, `AutoModelForCausalLM` for clm."""
+    import transformers
+
+    return transformers.AutoModelForMaskedLM if task == "mlm" else transformers.AutoModelForCausalLM

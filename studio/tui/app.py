@@ -70,6 +70,15 @@ class StudioApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def launch_run(self, config: Any) -> None:
+        """Start a training run from a `RunConfig` (the Model screen's "train" action) and watch it."""
+        self.switch_mode("train")
+        starter = getattr(self.screen, "start_run", None)
+        if starter is None:
+            self.notify("The Train screen cannot start runs yet.", severity="error")
+            return
+        starter(config)
+
     def watch_run_state(self, state: str) -> None:
         for header in self.screen.query(StudioHeader):
             header.run_state = state
