@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -30,6 +31,29 @@ from studio.errors import StudioError
 SECTIONS = ("data", "model", "train", "studio")
 ARCHS = ("roberta", "bert", "gpt2", "llama", "reformer")
 TASKS = ("mlm", "clm")
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, except that `1e-4` is a float (as in YAML 1.2 and HF configs)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML with Studio's loader (safe, and `1e-4` is a number)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 class ConfigError(StudioError):
@@ -141,11 +165,18 @@ class RunConfig:
         )
 
     def with_overrides(self, overrides: Iterable[str], source: str = "--set") -> RunConfig:
-        """Apply `section.field=value` strings, values typed as YAML (`[64,64]`, `true`, `1e-4`)."""
+        """Apply `section.field=value` strings, values typed as YAML (`[64,64]`, `true`, `1e-4`).
+
+        An empty or null value for a model field (`model.hiden_size=`) removes that field, so the
+        architecture's default applies (HF configs take no nulls for their sizes).
+        """
         raw = self.to_dict()
         for item in overrides:
             section, key, value = parse_override(item)
-            raw[section][key] = value
+            if section == "model" and value is None and key not in ("arch", "task"):
+                raw[section].pop(key, None)
+            else:
+                raw[section][key] = value
         return RunConfig.from_dict(raw, source=source)
 
 
@@ -164,7 +195,7 @@ def parse_override(item: str) -> tuple[str, str, Any]:
             f"valid sections: {', '.join(SECTIONS)}{_did_you_mean(section, SECTIONS)}",
         )
     try:
-        value = yaml.safe_load(text) if text.strip() else None
+        value = parse_yaml(text) if text.strip() else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {item!r}: the value is not valid YAML ({exc.__class__.__name__})") from None
     return section, key, value
@@ -184,7 +215,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

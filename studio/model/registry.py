@@ -1,4 +1,4 @@
-"""The architecture registry: one entry per architecture, one place to add the next.
+"""The architecture registry: one module per architecture in `studio.model.archs`, found here by name.
 
 Importing this module is cheap; the HF config classes are imported only when asked for.
 """
@@ -6,46 +6,22 @@ Importing this module is cheap; the HF config classes are imported only when ask
 from __future__ import annotations
 
 import functools
-import importlib
-from dataclasses import dataclass
+import re
 from typing import Any
 
 from studio.errors import StudioError
+from studio.model.archs import load_all
+from studio.model.archs.base import Arch, Dims, RuleContext
 
+__all__ = ["ARCHES", "Arch", "Dims", "RuleContext", "field_help", "get_arch", "hf_config_fields"]
 
-@dataclass(frozen=True)
-class Arch:
-    """What Studio knows about one architecture."""
-
-    name: str
-    config_class: str  # dotted path inside transformers, imported lazily
-    tasks: tuple[str, ...]
-    tokenizer_kinds: tuple[str, ...]
-    description: str
-
-    def load_config_class(self) -> type:
-        module, _, attr = self.config_class.rpartition(".")
-        return getattr(importlib.import_module(module), attr)
-
-
-_ALL_KINDS = ("bytelevel-bpe", "wordpiece", "unigram", "sentencepiece-unigram", "sentencepiece-bpe")
-
-ARCHES: dict[str, Arch] = {
-    arch.name: arch
-    for arch in (
-        Arch("roberta", "transformers.RobertaConfig", ("mlm",), _ALL_KINDS, "RoBERTa encoder (the blog's model)"),
-        Arch("bert", "transformers.BertConfig", ("mlm",), _ALL_KINDS, "BERT encoder"),
-        Arch("gpt2", "transformers.GPT2Config", ("clm",), _ALL_KINDS, "GPT-2 decoder"),
-        Arch("llama", "transformers.LlamaConfig", ("clm",), _ALL_KINDS, "Llama-style decoder (RoPE, RMSNorm, SwiGLU)"),
-        Arch("reformer", "transformers.ReformerConfig", ("mlm", "clm"), _ALL_KINDS, "Reformer (LSH + local attention)"),
-    )
-}
+ARCHES: dict[str, Arch] = {arch.name: arch for arch in load_all()}
 
 
 def get_arch(name: str) -> Arch:
     try:
         return ARCHES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise StudioError(
             f"unknown architecture {name!r}", f"choose one of: {', '.join(ARCHES)}"
         ) from None
@@ -56,3 +32,24 @@ def hf_config_fields(arch: str) -> dict[str, Any]:
     """Every field of the architecture's HF config class, with its default value."""
     cls = get_arch(arch).load_config_class()
     return dict(cls().to_dict())
+
+
+_ARG_LINE = re.compile(r"^\s{4}(\w+) \(`[^`]*`(?:[^)]*)\):\s*$")
+
+
+@functools.cache
+def field_help(arch: str) -> dict[str, str]:
+    """Each field's help text, taken from the HF config class's own docstring (imports transformers)."""
+    doc = get_arch(arch).load_config_class().__doc__ or ""
+    help_texts: dict[str, str] = {}
+    current: str | None = None
+    for line in doc.splitlines():
+        match = _ARG_LINE.match(line)
+        if match:
+            current = match.group(1)
+            help_texts[current] = ""
+        elif current and line.startswith(" " * 8) and line.strip():
+            help_texts[current] = f"{help_texts[current]} {line.strip()}".strip()
+        elif current and line.strip() and not line.startswith(" " * 8):
+            current = None
+    return {name: re.sub(r"\[`?([^\]`]+)`?\]", r"\1", text).replace("`", "") for name, text in help_texts.items()}

@@ -198,15 +198,24 @@ class EventLog:
         self._offset = 0
         self._pending = b""
 
-    def read_new(self) -> list[Event]:
-        """Every complete event appended since the last call (all of them the first time)."""
+    @property
+    def offset(self) -> int:
+        """How many bytes of the file have been read so far (compare with its size to see the lag)."""
+        return self._offset
+
+    def read_new(self, max_bytes: int | None = None) -> list[Event]:
+        """Every complete event appended since the last call (all of them the first time).
+
+        `max_bytes` reads at most that much of the file per call, so a huge file is replayed in
+        parts with flat memory (call again until it returns nothing new).
+        """
         try:
             with open(self.path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
                 if size < self._offset:  # truncated or replaced: start again
                     self._offset, self._pending = 0, b""
                 f.seek(self._offset)
-                chunk = f.read()
+                chunk = f.read() if max_bytes is None else f.read(max_bytes)
         except FileNotFoundError:
             return []
         self._offset += len(chunk)

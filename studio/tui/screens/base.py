@@ -26,7 +26,7 @@ class StudioScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield StudioHeader(str(self.studio.workspace.root))
+        yield StudioHeader(str(self.studio.workspace.root), self.TITLE)
         yield ScreenTabs(active=self.MODE)
         yield from self.compose_body()
         yield Footer()

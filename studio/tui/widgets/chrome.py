@@ -19,7 +19,7 @@ SCREEN_TABS: tuple[tuple[str, str], ...] = (
 
 
 class StudioHeader(Horizontal):
-    """One line: the product, the workspace, and the state of the active run."""
+    """One line: the product and current screen, the workspace, and the state of the active run."""
 
     DEFAULT_CSS = """
     StudioHeader { height: 1; background: $primary; color: $text; }
@@ -30,12 +30,13 @@ class StudioHeader(Horizontal):
 
     run_state: reactive[str] = reactive("no active run")
 
-    def __init__(self, workspace: str) -> None:
+    def __init__(self, workspace: str, screen_title: str = "") -> None:
         super().__init__()
         self._workspace = workspace
+        self._title = f"Studio · {screen_title}" if screen_title else "Studio"
 
     def compose(self) -> ComposeResult:
-        yield Static("Studio", id="title")
+        yield Static(self._title, id="title")
         # Paths are user data: Text() keeps any `[` in them from being read as markup.
         yield Static(Text(f"workspace {self._workspace}"), id="workspace")
         yield Static(Text(self.run_state), id="run-state")
