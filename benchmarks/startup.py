@@ -36,11 +36,27 @@ def time_first_frame(runs: int, workspace: Path, marker: str = "Studio · Corpus
     for _ in range(runs):
         name = uuid.uuid4().hex[:8]
         start = time.perf_counter()
-        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", name, "-x", "120", "-y", "40",
-                        f"{STUDIO} {workspace}"], check=True)
+        subprocess.run(
+            [
+                "tmux",
+                "-L",
+                socket,
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                f"{STUDIO} {workspace}",
+            ],
+            check=True,
+        )
         while True:
-            screen = subprocess.run(["tmux", "-L", socket, "capture-pane", "-p", "-t", name],
-                                    capture_output=True, text=True).stdout
+            screen = subprocess.run(
+                ["tmux", "-L", socket, "capture-pane", "-p", "-t", name], capture_output=True, text=True
+            ).stdout
             if marker in screen:
                 times.append(time.perf_counter() - start)
                 break
@@ -53,19 +69,30 @@ def time_first_frame(runs: int, workspace: Path, marker: str = "Studio · Corpus
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     rows = [("studio --help", time_help(args.runs), 0.5)]
     if shutil.which("tmux"):
         with tempfile.TemporaryDirectory() as tmp:
             workspace = Path(tmp) / "workspace"
-            subprocess.run([sys.executable, "-c", f"from studio.workspace import open_workspace; open_workspace({str(workspace)!r})"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    f"from studio.workspace import open_workspace; open_workspace({str(workspace)!r})",
+                ],
+                check=True,
+            )
             time_first_frame(1, workspace)  # warm the page cache, as a second launch would be
             rows.append(("first frame of the app", time_first_frame(args.runs, workspace), 1.0))
     print(f"{'what':<26}{'median':>10}{'min':>10}{'max':>10}{'goal':>10}")
     for name, times, goal in rows:
-        print(f"{name:<26}{statistics.median(times):>9.3f}s{min(times):>9.3f}s{max(times):>9.3f}s{goal:>9.1f}s")
+        print(
+            f"{name:<26}{statistics.median(times):>9.3f}s{min(times):>9.3f}s{max(times):>9.3f}s{goal:>9.1f}s"
+        )
 
 
 if __name__ == "__main__":

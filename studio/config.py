@@ -138,8 +138,7 @@ class RunConfig:
         """Build a config from parsed YAML, naming the first thing of the wrong shape."""
         if not isinstance(raw, Mapping):
             raise ConfigError(
-                f"{source}: expected a mapping with sections {', '.join(SECTIONS)}, "
-                f"found {_kind(raw)}",
+                f"{source}: expected a mapping with sections {', '.join(SECTIONS)}, found {_kind(raw)}",
                 "a run config looks like `data: {...}`, `model: {...}`, `train: {...}`, `studio: {...}`",
             )
         for key in raw:
@@ -167,13 +166,14 @@ class RunConfig:
     def with_overrides(self, overrides: Iterable[str], source: str = "--set") -> RunConfig:
         """Apply `section.field=value` strings, values typed as YAML (`[64,64]`, `true`, `1e-4`).
 
-        An empty or null value for a model field (`model.hiden_size=`) removes that field, so the
-        architecture's default applies (HF configs take no nulls for their sizes).
+        An empty or null value for a model or train field (`model.hiden_size=`) removes that field,
+        so the default applies (HF configs take no nulls for their sizes); this is how a fix
+        removes a misspelt field.
         """
         raw = self.to_dict()
         for item in overrides:
             section, key, value = parse_override(item)
-            if section == "model" and value is None and key not in ("arch", "task"):
+            if section in ("model", "train") and value is None and key not in ("arch", "task"):
                 raw[section].pop(key, None)
             else:
                 raw[section][key] = value
@@ -245,8 +245,7 @@ def check_hf_fields(config: RunConfig) -> None:
     for key, value in config.model.fields.items():
         if key not in known:
             raise ConfigError(
-                f"model.{key}: {config.model.arch} has no such field"
-                f"{_did_you_mean(key, list(known))}",
+                f"model.{key}: {config.model.arch} has no such field{_did_you_mean(key, list(known))}",
                 f"fields of the {config.model.arch} config include: {_some(known)}",
             )
         _check_hf_value(f"model.{key}", value, known[key])
@@ -266,7 +265,9 @@ def training_argument_types() -> dict[str, Any]:
     import transformers
 
     hints = typing.get_type_hints(transformers.TrainingArguments)
-    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(transformers.TrainingArguments) if f.init}
+    return {
+        f.name: hints.get(f.name, Any) for f in dataclasses.fields(transformers.TrainingArguments) if f.init
+    }
 
 
 # --- shape checking -------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ import unicodedata
 
 _CONTROL_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
 # Characters that reorder or hide text (bidi controls, zero-width joiners, BOM): shown by code point.
-_FORMAT_CHARS = {c: f"<U+{c:04X}>" for c in
-                 (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0x00AD)}
+_FORMAT_CHARS = {
+    c: f"<U+{c:04X}>"
+    for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0x00AD)
+}
 _C1 = {code: f"<U+{code:04X}>" for code in range(0x80, 0xA0)}
 _TABLE = {**_CONTROL_PICTURES, **_C1, **_FORMAT_CHARS}
 _TABLE_KEEP_TABS = {k: v for k, v in _TABLE.items() if k != 0x09}

@@ -11,7 +11,11 @@ import pytest
 
 def _studio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "studio", *args], capture_output=True, text=True, cwd=cwd, timeout=120,
+        [sys.executable, "-m", "studio", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
         stdin=subprocess.DEVNULL,
     )
 
@@ -56,8 +60,18 @@ def test_full_disk_workspace(small_disk) -> None:  # type: ignore[no-untyped-def
 
 def test_bad_config_yaml_is_one_line(tmp_path: Path) -> None:
     """`studio config init` with a bad --set names the field, no traceback."""
-    result = _studio("config", "init", "--preset", "nope", "--corpus", "c.txt", "--tokenizer", "t",
-                     "--out", str(tmp_path / "x.yaml"))
+    result = _studio(
+        "config",
+        "init",
+        "--preset",
+        "nope",
+        "--corpus",
+        "c.txt",
+        "--tokenizer",
+        "t",
+        "--out",
+        str(tmp_path / "x.yaml"),
+    )
     _assert_clean_error(result, "unknown preset 'nope'", "tiny-cpu")
 
 

@@ -46,7 +46,9 @@ def run_open(args: argparse.Namespace) -> int:
 def run_vocab(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
-        raise StudioError(f"{path}: no such tokenizer", "give a tokenizer directory, tokenizer.json or .model file")
+        raise StudioError(
+            f"{path}: no such tokenizer", "give a tokenizer directory, tokenizer.json or .model file"
+        )
     return launch_app(args.workspace, args.no_animations, start_screen="tokenizer", start_path=str(path))
 
 

@@ -12,7 +12,9 @@ from studio.workspace import default_workspace_path
 
 def add_workspace_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-w", "--workspace", default=None,
+        "-w",
+        "--workspace",
+        default=None,
         help=f"workspace folder (default: $STUDIO_WORKSPACE or ./{default_workspace_path()})",
     )
 

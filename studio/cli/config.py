@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("config", help="create run configs")
     sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     init = sub.add_parser("init", help="write a run config from a preset")
-    init.add_argument("--preset", required=True, help="model preset (e.g. tiny-cpu, esperberto-84m)")
+    init.add_argument("--preset", required=True,
+                      help="model preset: esperberto-84m, tiny-cpu, small, base, bert-tiny, gpt2-tiny, llama-tiny, reformer-tiny")
     init.add_argument("--corpus", required=True, help="corpus file or folder")
     init.add_argument("--tokenizer", required=True, help="tokenizer directory")
     init.add_argument("--task", choices=("mlm", "clm"), default=None, help="masked or causal LM")
@@ -30,13 +31,23 @@ def run_init(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise StudioError(f"{out}: already exists", "pass --force to overwrite it")
-    config = config_from_preset(args.preset, corpus=args.corpus, tokenizer=args.tokenizer, task=args.task,
-                                name=args.name)
+    config = config_from_preset(
+        args.preset, corpus=args.corpus, tokenizer=args.tokenizer, task=args.task, name=args.name
+    )
     if args.overrides:
         config = config.with_overrides(args.overrides)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         save_config(config, out)
     except OSError as exc:
         raise StudioError(f"{out}: cannot be written ({exc.strerror})") from None
     print(f"wrote {out}")
+    from studio.model.validate import check
+
+    problems = check(config)
+    for problem in problems:  # written anyway: the user may fix it by hand or with --fix
+        fix = f" (fix: --set {problem.fix})" if problem.fix else ""
+        print(f"problem: {problem.field}: {problem.message}{fix}")
+    if any(problem.fix for problem in problems):
+        print(f"run `studio model check {out} --fix` to apply the fixes")
     return 0

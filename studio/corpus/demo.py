@@ -41,7 +41,26 @@ _ADJ_ROOTS = (
     "kar dolĉ akr sek malsek plen vast profund mol fid lert saĝ strang ĉef ĝeneral"
 ).split()
 _PREFIXES = ("", "", "", "", "", "mal", "re", "ek", "dis", "ge", "bo", "pra", "for", "ĉef")
-_NOUN_SUFFIXES = ("", "", "", "", "ul", "ej", "et", "eg", "ist", "in", "ar", "an", "ad", "ism", "aĵ", "ec", "il", "er")
+_NOUN_SUFFIXES = (
+    "",
+    "",
+    "",
+    "",
+    "ul",
+    "ej",
+    "et",
+    "eg",
+    "ist",
+    "in",
+    "ar",
+    "an",
+    "ad",
+    "ism",
+    "aĵ",
+    "ec",
+    "il",
+    "er",
+)
 _VERB_SUFFIXES = ("", "", "", "", "", "ig", "iĝ", "ad", "et", "eg", "ebl")
 _ADJ_SUFFIXES = ("", "", "", "", "", "et", "eg", "ebl", "ind", "em")
 
@@ -50,18 +69,95 @@ _ADJ_ENDINGS = ("a", "a", "aj", "an", "ajn")
 _VERB_ENDINGS = ("as", "as", "is", "is", "os", "us", "u", "i")
 
 _SUBJECTS = ("mi", "vi", "li", "ŝi", "ĝi", "ni", "ili", "oni", "ĉiu", "neniu", "iu", "tiu", "kiu")
-_PREPOSITIONS = ("en", "al", "de", "kun", "por", "sur", "sub", "apud", "el", "pri", "dum", "post", "antaŭ", "ĉe", "tra", "laŭ", "inter")
+_PREPOSITIONS = (
+    "en",
+    "al",
+    "de",
+    "kun",
+    "por",
+    "sur",
+    "sub",
+    "apud",
+    "el",
+    "pri",
+    "dum",
+    "post",
+    "antaŭ",
+    "ĉe",
+    "tra",
+    "laŭ",
+    "inter",
+)
 _CONJUNCTIONS = ("kaj", "sed", "aŭ", "ĉar", "kvankam", "tamen", "do", "ke", "kiam", "se")
-_ADVERBS = ("tre", "ankaŭ", "ne", "jam", "ankoraŭ", "baldaŭ", "nun", "hodiaŭ", "morgaŭ", "ĉiam", "neniam", "eĉ", "nur", "preskaŭ", "tro", "ĉi tie", "tie")
-_NAMES = ("Zamenhof", "Varsovio", "Bulonjo", "Parizo", "Berlino", "Kraków", "Ĝenevo", "Ĉeĥio", "Ŝanhajo",
-          "Eŭropo", "Azio", "Afriko", "Ameriko", "Ludoviko", "Klara", "Ĵozefo", "Ŝarloto", "Ĥarbino",
-          "Tokio", "Roterdamo", "Budapeŝto", "Reykjavík", "Helsinko", "Kopenhago", "Vieno", "Rio")
-_TITLES = ("Enkonduko", "Historio", "Geografio", "Klimato", "Ekonomio", "Kulturo", "Loĝantaro",
-           "Vidindaĵoj", "Literaturo", "Sporto", "Referencoj", "Vidu ankaŭ", "Eksteraj ligiloj", "Notoj")
+_ADVERBS = (
+    "tre",
+    "ankaŭ",
+    "ne",
+    "jam",
+    "ankoraŭ",
+    "baldaŭ",
+    "nun",
+    "hodiaŭ",
+    "morgaŭ",
+    "ĉiam",
+    "neniam",
+    "eĉ",
+    "nur",
+    "preskaŭ",
+    "tro",
+    "ĉi tie",
+    "tie",
+)
+_NAMES = (
+    "Zamenhof",
+    "Varsovio",
+    "Bulonjo",
+    "Parizo",
+    "Berlino",
+    "Kraków",
+    "Ĝenevo",
+    "Ĉeĥio",
+    "Ŝanhajo",
+    "Eŭropo",
+    "Azio",
+    "Afriko",
+    "Ameriko",
+    "Ludoviko",
+    "Klara",
+    "Ĵozefo",
+    "Ŝarloto",
+    "Ĥarbino",
+    "Tokio",
+    "Roterdamo",
+    "Budapeŝto",
+    "Reykjavík",
+    "Helsinko",
+    "Kopenhago",
+    "Vieno",
+    "Rio",
+)
+_TITLES = (
+    "Enkonduko",
+    "Historio",
+    "Geografio",
+    "Klimato",
+    "Ekonomio",
+    "Kulturo",
+    "Loĝantaro",
+    "Vidindaĵoj",
+    "Literaturo",
+    "Sporto",
+    "Referencoj",
+    "Vidu ankaŭ",
+    "Eksteraj ligiloj",
+    "Notoj",
+)
 _CLOSERS = (".", ".", ".", ".", ".", ".", "!", "?", "…")
 
 
-def _lexicon(rng: random.Random, roots: list[str], prefixes: tuple[str, ...], suffixes: tuple[str, ...], size: int) -> list[str]:
+def _lexicon(
+    rng: random.Random, roots: list[str], prefixes: tuple[str, ...], suffixes: tuple[str, ...], size: int
+) -> list[str]:
     """Stems (prefix + root + suffix) without endings, in a fixed order, so weights can be Zipfian."""
     stems = {root for root in roots}
     while len(stems) < size:
@@ -73,7 +169,7 @@ def _lexicon(rng: random.Random, roots: list[str], prefixes: tuple[str, ...], su
 
 def _zipf(n: int) -> list[float]:
     """Cumulative Zipf weights (s = 1.05), the shape of word frequencies in natural text."""
-    return list(itertools.accumulate(1.0 / (rank ** 1.05) for rank in range(1, n + 1)))
+    return list(itertools.accumulate(1.0 / (rank**1.05) for rank in range(1, n + 1)))
 
 
 class _Words:

@@ -303,7 +303,8 @@ def _train_problems(config: RunConfig) -> Iterator[Problem]:
     for key, value in train.items():
         name = f"train.{key}"
         if key not in known:
-            yield Problem(name, f"TrainingArguments has no field {key!r}{_did_you_mean(key, list(known))}")
+            yield Problem(name, f"TrainingArguments has no field {key!r}{_did_you_mean(key, list(known))}",
+                          assignment(name, None))
             continue
         try:
             _check_value(name, value, known[key])

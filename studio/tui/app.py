@@ -39,19 +39,32 @@ class StudioApp(App[int]):
     COMMANDS = App.COMMANDS | {StudioCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
-            Binding(str(i), f"show('{mode}')", label.split(" ", 1)[1], show=False,
-                    id=f"screen.{mode}", tooltip=f"Go to the {label.split(' ', 1)[1]} screen")
+            Binding(
+                str(i),
+                f"show('{mode}')",
+                label.split(" ", 1)[1],
+                show=False,
+                id=f"screen.{mode}",
+                tooltip=f"Go to the {label.split(' ', 1)[1]} screen",
+            )
             for i, (mode, label) in enumerate(SCREEN_TABS, start=1)
         ),
-        Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help",
-                tooltip="Keys and what each screen is for"),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            key_display="?",
+            id="app.help",
+            tooltip="Keys and what each screen is for",
+        ),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit Studio (runs keep training)"),
     ]
 
     run_state: reactive[str] = reactive("no active run")
 
-    def __init__(self, workspace: Workspace, animations: bool = True, start_screen: str = "corpus",
-                 **start: Any) -> None:
+    def __init__(
+        self, workspace: Workspace, animations: bool = True, start_screen: str = "corpus", **start: Any
+    ) -> None:
         super().__init__()
         self.workspace = workspace
         self.start_screen = start_screen if start_screen in SCREEN_CLASSES else "corpus"
@@ -87,5 +100,6 @@ class StudioApp(App[int]):
         yield from super().get_system_commands(screen)
         for mode, label in SCREEN_TABS:
             name = label.split(" ", 1)[1]
-            yield SystemCommand(f"Go to {name}", f"Open the {name} screen",
-                                lambda mode=mode: self.action_show(mode))
+            yield SystemCommand(
+                f"Go to {name}", f"Open the {name} screen", lambda mode=mode: self.action_show(mode)
+            )

@@ -17,7 +17,9 @@ class StudioCommands(Provider):
         for binding in getattr(screen, "BINDINGS", []):
             if isinstance(binding, Binding) and binding.description:
                 title = getattr(screen, "TITLE", "") or "Studio"
-                found.append((f"{title}: {binding.description}", binding.tooltip or binding.description, binding))
+                found.append(
+                    (f"{title}: {binding.description}", binding.tooltip or binding.description, binding)
+                )
         return found
 
     async def _run(self, action: str) -> None:

@@ -65,7 +65,12 @@ async def test_every_binding_has_id_and_tooltip(workspace) -> None:  # type: ign
     from textual.binding import Binding
     from textual.screen import ModalScreen, Screen
 
-    textuals = {(b.key, b.action) for base in (App, Screen, ModalScreen) for b in base.BINDINGS if isinstance(b, Binding)}
+    textuals = {
+        (b.key, b.action)
+        for base in (App, Screen, ModalScreen)
+        for b in base.BINDINGS
+        if isinstance(b, Binding)
+    }
     for owner in (StudioApp, *SCREEN_CLASSES.values(), HelpScreen):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and (binding.key, binding.action) not in textuals:

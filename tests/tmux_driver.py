@@ -19,18 +19,37 @@ STUDIO = str(Path(sys.executable).parent / "studio")
 class TmuxSession:
     """One detached tmux session running a command at a fixed size."""
 
-    def __init__(self, command: list[str], width: int = 120, height: int = 40, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        width: int = 120,
+        height: int = 40,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         if shutil.which("tmux") is None:
             pytest.fail("tmux is not installed: `make test` installs it (apt-get install tmux)")
         self.name = f"studio-test-{uuid.uuid4().hex[:8]}"
         self.socket = f"studio-test-{os.getpid()}"
         env_args = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
-        self._tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), *env_args,
-                   *(["-c", str(cwd)] if cwd else []), " ".join(_quote(c) for c in command))
+        self._tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.name,
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            *env_args,
+            *(["-c", str(cwd)] if cwd else []),
+            " ".join(_quote(c) for c in command),
+        )
 
     def _tmux(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
+        )
         if result.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)}: {result.stderr.strip()}")
         return result.stdout
@@ -42,8 +61,12 @@ class TmuxSession:
         return self._tmux("capture-pane", "-p", "-t", self.name)
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", self.name],
-                              capture_output=True).returncode == 0
+        return (
+            subprocess.run(
+                ["tmux", "-L", self.socket, "has-session", "-t", self.name], capture_output=True
+            ).returncode
+            == 0
+        )
 
     def resize(self, width: int, height: int) -> None:
         self._tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
