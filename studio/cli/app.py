@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.errors import StudioError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("open", help="open the studio on a workspace (the default command)")
@@ -44,11 +42,10 @@ def run_open(args: argparse.Namespace) -> int:
 
 
 def run_vocab(args: argparse.Namespace) -> int:
+    from studio.tokenizer.vocab import find_tokenizer_file
+
     path = Path(args.path)
-    if not path.exists():
-        raise StudioError(
-            f"{path}: no such tokenizer", "give a tokenizer directory, tokenizer.json or .model file"
-        )
+    find_tokenizer_file(path)  # a StudioError saying what was expected, before the app opens
     return launch_app(args.workspace, args.no_animations, start_screen="tokenizer", start_path=str(path))
 
 

@@ -41,8 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help=".txt, .gz, .jsonl, .csv, .parquet, a folder of them, or a saved dataset")
-    parser.add_argument("--column", default="text", help="the text column of .jsonl/.csv/.parquet (default: text)")
+    parser.add_argument(
+        "path", help=".txt, .gz, .jsonl, .csv, .parquet, a folder of them, or a saved dataset"
+    )
+    parser.add_argument(
+        "--column", default="text", help="the text column of .jsonl/.csv/.parquet (default: text)"
+    )
     add_workspace_option(parser)
 
 
@@ -81,15 +85,22 @@ def run_stats(args: argparse.Namespace) -> int:
     from studio.text import visible
 
     try:
-        stats = compute_stats(args.path, _progress_printer(True), column=args.column, cache_dir=_cache_dir(args))
+        stats = compute_stats(
+            args.path, _progress_printer(True), column=args.column, cache_dir=_cache_dir(args)
+        )
     finally:
         _clear_progress()
     if args.json:
         print_json(stats.to_json())
         return 0
     rows = [
-        ("files", stats.files), ("lines", stats.lines), ("bytes", stats.bytes), ("chars", stats.chars),
-        ("words", stats.words), ("distinct chars", stats.distinct_chars), ("empty lines", stats.empty_lines),
+        ("files", stats.files),
+        ("lines", stats.lines),
+        ("bytes", stats.bytes),
+        ("chars", stats.chars),
+        ("words", stats.words),
+        ("distinct chars", stats.distinct_chars),
+        ("empty lines", stats.empty_lines),
         ("duplicate lines", f"{stats.duplicate_lines:,}" + ("" if stats.duplicates_exact else " (estimate)")),
         ("invalid UTF-8 lines", stats.invalid_utf8_lines),
         ("longest line", f"line {stats.longest_line:,}: {stats.longest_line_chars:,} chars"),
@@ -101,7 +112,9 @@ def run_stats(args: argparse.Namespace) -> int:
         print("  the corpus is empty")
     if stats.looks_binary:
         print(f"  warning: {stats.nul_bytes:,} NUL bytes: this looks like a binary file, not text")
-    top = ", ".join(f"{visible(char)}:{n:,}" + (f" ({flag})" if flag else "") for char, n, flag in stats.top_chars(12))
+    top = ", ".join(
+        f"{visible(char)}:{n:,}" + (f" ({flag})" if flag else "") for char, n, flag in stats.top_chars(12)
+    )
     if top:
         print(f"  top characters       {top}")
     return 0
@@ -115,21 +128,35 @@ def run_search(args: argparse.Namespace) -> int:
     document = CorpusDocument(args.path, args.column, _cache_dir(args))
     try:
         document.prepare()
-        hits = search_corpus(document, args.query, args.regex, args.case_sensitive, max_hits=args.max_hits,
-                             progress=_progress_printer(True))
+        hits = search_corpus(
+            document,
+            args.query,
+            args.regex,
+            args.case_sensitive,
+            max_hits=args.max_hits,
+            progress=_progress_printer(True),
+        )
     finally:
         _clear_progress()
         document.close()
     labels = [segment.label for segment in document.segments]
     if args.json:
-        print_json({
-            "query": args.query,
-            "hits": [
-                {"file": labels[h.segment], "line": h.line + 1, "start": h.start, "end": h.end, "text": h.snippet}
-                for h in hits
-            ],
-            "truncated": len(hits) >= args.max_hits,
-        })
+        print_json(
+            {
+                "query": args.query,
+                "hits": [
+                    {
+                        "file": labels[h.segment],
+                        "line": h.line + 1,
+                        "start": h.start,
+                        "end": h.end,
+                        "text": h.snippet,
+                    }
+                    for h in hits
+                ],
+                "truncated": len(hits) >= args.max_hits,
+            }
+        )
         return 0
     for hit in hits:
         where = f"{labels[hit.segment]}:" if document.multi_file else ""

@@ -119,7 +119,9 @@ class CorpusDocument:
 
     def _saved_stamp(self) -> FileStamp:
         files = [p.stat() for p in self.path.rglob("*") if p.is_file()]
-        return FileStamp(str(self.path.resolve()), sum(s.st_size for s in files), max(s.st_mtime_ns for s in files))
+        return FileStamp(
+            str(self.path.resolve()), sum(s.st_size for s in files), max(s.st_mtime_ns for s in files)
+        )
 
     def _materialise_records(
         self, source: Path, stamp: FileStamp, progress: ProgressCallback, cancel: CancelFlag | None
@@ -160,7 +162,9 @@ class CorpusDocument:
 
     # -- indexing ---------------------------------------------------------------------------
 
-    def build_indexes(self, progress: ProgressCallback = no_progress, cancel: CancelFlag | None = None) -> None:
+    def build_indexes(
+        self, progress: ProgressCallback = no_progress, cancel: CancelFlag | None = None
+    ) -> None:
         """Index every segment (from the cache when possible), in order, filling them in place."""
         total = sum(s.index.size for s in self.segments if s.index is not None)
         done = 0

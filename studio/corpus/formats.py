@@ -118,16 +118,29 @@ def describe_corpus(path: str | Path) -> CorpusInfo:
         return CorpusInfo(path, "folder", files)
     detected = detect_builder(path)
     if detected is None:
-        raise StudioError(f"{path}: unknown corpus format {''.join(path.suffixes) or '(no suffix)'!r}", SUPPORTED_HINT)
+        raise StudioError(
+            f"{path}: unknown corpus format {''.join(path.suffixes) or '(no suffix)'!r}", SUPPORTED_HINT
+        )
     builder, compressed = detected
     return CorpusInfo(path, "file", (CorpusFile(path, builder, path.stat().st_size, compressed),))
 
 
 def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise StudioError(f"{path}: no such file or folder", "check the path, or pick a file under corpora/")
+    denied = StudioError(
+        f"{path}: permission denied", "make it readable (chmod +r) or copy it somewhere you can read"
+    )
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise StudioError(
+            f"{path}: no such file or folder", "check the path, or pick a file under corpora/"
+        ) from None
+    except PermissionError:
+        raise denied from None  # a folder on the way is not searchable
+    except OSError as exc:
+        raise StudioError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not os.access(path, os.R_OK) or (path.is_dir() and not os.access(path, os.X_OK)):
-        raise StudioError(f"{path}: permission denied", "make it readable (chmod +r) or copy it somewhere you can read")
+        raise denied
     if not path.is_dir() and not path.is_file():
         raise StudioError(f"{path}: is not a regular file or folder", "give a file or a folder of files")
 
@@ -169,7 +182,10 @@ def load_text_dataset(
     texts = [_text_column(part, column, info.path) for part in parts]
     dataset = texts[0] if len(texts) == 1 else datasets.concatenate_datasets(texts)
     if len(dataset) == 0:
-        raise StudioError(f"{info.path}: the corpus is empty (no lines or records)", "point at a corpus with some text in it")
+        raise StudioError(
+            f"{info.path}: the corpus is empty (no lines or records)",
+            "point at a corpus with some text in it",
+        )
     return dataset
 
 
@@ -197,7 +213,9 @@ def _load_files(builder_key: str, files: list[CorpusFile], cache_dir: str | None
     names = [str(f.path) for f in files]
     if builder == "text" and all(f.size == 0 for f in files):
         # the text builder refuses a set of only empty files; an empty corpus is reported by the caller
-        return datasets.Dataset.from_dict({"text": []}, features=datasets.Features({"text": datasets.Value("string")}))
+        return datasets.Dataset.from_dict(
+            {"text": []}, features=datasets.Features({"text": datasets.Value("string")})
+        )
     datasets.disable_progress_bars()  # they would write over the TUI and clutter CLI output
     try:
         return datasets.load_dataset(builder, data_files=names, split="train", cache_dir=cache_dir, **options)

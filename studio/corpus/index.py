@@ -22,6 +22,7 @@ between chunks and stops with a clear error if it shrank.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -236,10 +237,8 @@ def load_line_index(
             return cached
     index = build_line_index(path, progress, cancel, into)
     if cache_dir is not None:
-        try:
+        with contextlib.suppress(OSError):  # an unwritable cache only costs a rescan next time
             index.save(index_cache_path(cache_dir, stamp))
-        except OSError:
-            pass  # a cache that cannot be written only costs a rescan next time
     return index
 
 

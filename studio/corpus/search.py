@@ -41,7 +41,9 @@ def compile_query(query: str, regex: bool = False, case_sensitive: bool = False)
     try:
         return re.compile(query if regex else re.escape(query), flags)
     except re.error as exc:
-        raise StudioError(f"invalid regular expression {query!r}: {exc}", "fix it, or search literally") from None
+        raise StudioError(
+            f"invalid regular expression {query!r}: {exc}", "fix it, or search literally"
+        ) from None
 
 
 def search_corpus(
@@ -93,7 +95,9 @@ def search_corpus(
     return found
 
 
-def _search_text(pattern: re.Pattern[str], text: str, segment: int, first_line: int, limit: int) -> list[SearchHit]:
+def _search_text(
+    pattern: re.Pattern[str], text: str, segment: int, first_line: int, limit: int
+) -> list[SearchHit]:
     hits: list[SearchHit] = []
     line = first_line
     counted_to = 0

@@ -101,7 +101,8 @@ class CorpusStats:
             "nul_bytes": self.nul_bytes,
             "looks_binary": self.looks_binary,
             "top_chars": [
-                {"char": char, "shown": visible(char), "count": n, "flag": flag} for char, n, flag in self.top_chars()
+                {"char": char, "shown": visible(char), "count": n, "flag": flag}
+                for char, n, flag in self.top_chars()
             ],
             "line_length_histogram": {
                 "chars": log_buckets(self.line_chars),
@@ -196,7 +197,9 @@ class _Accumulator:
             self.chars += size
         elif valid:
             # in valid UTF-8 a lead byte of an n-byte character is followed by n-1 continuations
-            continuation = np.repeat(leads, np.where(data[leads] < 0xE0, 1, np.where(data[leads] < 0xF0, 2, 3)))
+            continuation = np.repeat(
+                leads, np.where(data[leads] < 0xE0, 1, np.where(data[leads] < 0xF0, 2, 3))
+            )
             self.chars += size - len(continuation)
             seen = self._add_code_points(_decode_non_ascii(data, leads))
         else:
@@ -237,7 +240,11 @@ class _Accumulator:
         valid: bool,
     ) -> None:
         size = len(data)
-        ends = newlines if not ends_line or (len(newlines) and newlines[-1] == size - 1) else np.append(newlines, size)
+        ends = (
+            newlines
+            if not ends_line or (len(newlines) and newlines[-1] == size - 1)
+            else np.append(newlines, size)
+        )
         starts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else np.zeros(0, dtype=np.int64)
         byte_len = ends - starts
         has_cr = np.zeros(len(ends), dtype=bool)
@@ -445,7 +452,9 @@ def compute_stats(
                 leftover = buffer[cut:]
                 done += len(block)
                 progress(ProgressUpdate("stats", done, total, f"{accumulator.stats_lines:,} lines"))
-        stats.unterminated_last_line = stats.unterminated_last_line or _ends_without_newline(segment.text_path)
+        stats.unterminated_last_line = stats.unterminated_last_line or _ends_without_newline(
+            segment.text_path
+        )
     accumulator.finish(stats)
     return stats
 

@@ -147,7 +147,7 @@ class StudioCallback(TrainerCallback):
         if self.stop.is_set():  # a stop that arrived while saving: the checkpoint is done, stop
             control.should_training_stop = True
             self.stopped_by_request = True
-        self.reporter.set_phase("stopping" if control.should_training_stop else "running", step=state.global_step)
+        self.reporter.set_phase("stopping" if self.stop.is_set() else "running", step=state.global_step)
         return control
 
     # --- controls -------------------------------------------------------------------------------

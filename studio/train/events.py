@@ -193,9 +193,10 @@ class EventLog:
     arrives, so a reader never sees half an event.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, offset: int = 0) -> None:
+        """`offset`: start reading there (e.g. where `RunHistory.replay` stopped), at a line start."""
         self.path = Path(path)
-        self._offset = 0
+        self._offset = offset
         self._pending = b""
 
     @property

@@ -2,7 +2,7 @@
 
 ```
 caller (studio train, the TUI)          its own session, ignores SIGHUP, outlives the caller
-  └─ supervisor  (spawn)  ──────────────  holds runs/<id>/run.lock, waits on the worker and records
+  └─ supervisor  (spawn; a subprocess when detached) holds runs/<id>/run.lock, waits on the worker and records
        └─ worker (spawn)                  how it ended (exit code, signal) even after a kill -9
        └─ torchrun → N ranks              for --nproc N (rank 0 reports)
 ```
@@ -17,12 +17,14 @@ This module stays light (no torch): the TUI and the CLI import it on their main 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import queue as queue_module
 import shlex
 import signal
 import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -52,7 +54,7 @@ class RunHandle:
     path: Path
     queue: Any  # multiprocessing.Queue of `Event` objects, or None
     pid: int
-    supervisor: Any = field(default=None, repr=False)  # the supervisor's multiprocessing.Process
+    supervisor: Any = field(default=None, repr=False)  # the supervisor process (is_alive(), exitcode)
 
     def poll_events(self, max_events: int = 10_000) -> list[Event]:
         """Every event waiting on the live channel, without blocking (empty when detached)."""
@@ -107,6 +109,7 @@ def start_run(config: RunConfig, workspace: Workspace | str | Path, nproc: int =
     """
     if nproc < 1:
         raise StudioError(f"--nproc {nproc}: needs at least one process")
+    config = _with_absolute_paths(config)
     check_runnable(config, check_fields=check)
     run_dir = runs.create_run_dir(workspace, config, command="")
     command = ["studio", "train", str(run_dir / runs.CONFIG_FILE)] + (["--nproc", str(nproc)] if nproc > 1 else [])
@@ -127,6 +130,16 @@ def resume_run(workspace: Workspace | str | Path, ref: str | Path, live: bool = 
         raise StudioError(f"run {info.id} has no complete checkpoint to resume from",
                           f"start it again with `studio train {info.path / runs.CONFIG_FILE}`")
     return _launch(info.path, nproc=info.nproc, resume=True, live=live)
+
+
+def _with_absolute_paths(config: RunConfig) -> RunConfig:
+    """The run's config.yaml names its inputs absolutely, so a resume works from any folder."""
+    data = dataclasses.replace(
+        config.data,
+        corpus=str(Path(config.data.corpus).expanduser().resolve()) if config.data.corpus else "",
+        tokenizer=str(Path(config.data.tokenizer).expanduser().resolve()) if config.data.tokenizer else "",
+    )
+    return dataclasses.replace(config, data=data)
 
 
 def check_runnable(config: RunConfig, check_fields: bool = True) -> None:
@@ -150,27 +163,75 @@ def check_runnable(config: RunConfig, check_fields: bool = True) -> None:
 
 
 def _launch(run_dir: Path, nproc: int, resume: bool, live: bool) -> RunHandle:
-    from studio.train import worker
-
-    ctx = multiprocessing.get_context("spawn")
-    channel = ctx.Queue(maxsize=QUEUE_MAX_EVENTS) if live else None
     launch_id = uuid.uuid4().hex
-    process = ctx.Process(target=worker.supervise, args=(str(run_dir), channel, nproc, resume, launch_id),
-                          name=f"studio-run-{run_dir.name}", daemon=False)
-    process.start()
-    # The run must outlive this process: multiprocessing would otherwise join it at exit.
-    _forget_child(process)
-    pid = _wait_for_worker(run_dir, process, launch_id)
-    return RunHandle(run_id=run_dir.name, path=run_dir, queue=channel, pid=pid, supervisor=process)
+    if live:
+        from studio.train import worker
+
+        ctx = multiprocessing.get_context("spawn")
+        _start_resource_tracker_quietly()
+        channel = ctx.Queue(maxsize=QUEUE_MAX_EVENTS)
+        process = ctx.Process(target=worker.supervise, args=(str(run_dir), channel, nproc, resume, launch_id),
+                              name=f"studio-run-{run_dir.name}", daemon=False)
+        process.start()
+        # The run must outlive this process: multiprocessing would otherwise join it at exit.
+        children = getattr(multiprocessing.process, "_children", None)
+        if isinstance(children, set):
+            children.discard(process)
+        supervisor = _Supervisor(process=process)
+    else:
+        # Detached: no live channel, so nothing of this process needs to reach the run. A plain
+        # subprocess in a new session holds none of our pipes (`studio train --detach | cat` returns).
+        channel = None
+        command = [sys.executable, "-m", "studio.train.worker", "--supervise", str(run_dir), "--nproc", str(nproc),
+                   "--launch-id", launch_id] + (["--resume"] if resume else [])
+        with open(run_dir / runs.LOG_FILE, "ab") as log:
+            popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     start_new_session=True, close_fds=True)
+        supervisor = _Supervisor(popen=popen)
+    pid = _wait_for_worker(run_dir, supervisor, launch_id)
+    return RunHandle(run_id=run_dir.name, path=run_dir, queue=channel, pid=pid, supervisor=supervisor)
 
 
-def _forget_child(process: Any) -> None:
-    children = getattr(multiprocessing.process, "_children", None)
-    if isinstance(children, set):
-        children.discard(process)
+@dataclass
+class _Supervisor:
+    """The supervisor process as this process sees it: a multiprocessing child or a subprocess."""
+
+    process: Any = None
+    popen: subprocess.Popen[bytes] | None = None
+
+    def is_alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return bool(self.process.is_alive())
+
+    @property
+    def exitcode(self) -> int | None:
+        if self.popen is not None:
+            return self.popen.poll()
+        return self.process.exitcode  # type: ignore[no-any-return]
+
+    @property
+    def pid(self) -> int:
+        return int(self.popen.pid if self.popen is not None else self.process.pid)
 
 
-def _wait_for_worker(run_dir: Path, process: Any, launch_id: str) -> int:
+def _start_resource_tracker_quietly() -> None:
+    """multiprocessing's resource tracker inherits our stderr and lives as long as the run; start it
+    on /dev/null, so a pipe on our stderr is not held open until the run ends."""
+    from multiprocessing import resource_tracker
+
+    saved = sys.stderr
+    try:
+        with open(os.devnull, "w") as devnull:
+            sys.stderr = devnull
+            resource_tracker.ensure_running()
+    except (OSError, ValueError):
+        pass
+    finally:
+        sys.stderr = saved
+
+
+def _wait_for_worker(run_dir: Path, process: _Supervisor, launch_id: str) -> int:
     """Wait until the worker of this launch has started; refuse if another launch holds the run."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -179,7 +240,6 @@ def _wait_for_worker(run_dir: Path, process: Any, launch_id: str) -> int:
             if status.get("launch_id") == launch_id and status.get("pid"):
                 return int(status["pid"])
         if not process.is_alive():
-            process.join(0.1)
             if process.exitcode == EXIT_LOCKED:
                 raise StudioError(f"run {run_dir.name} is already running or being resumed by another process",
                                   f"see `studio runs`; watch it with `studio attach {run_dir.name}`")
@@ -250,6 +310,3 @@ def follow_events(handle: RunHandle, poll_s: float = 0.25) -> Iterator[list[Even
         elif log is not None:
             time.sleep(poll_s)
 
-
-def python_executable() -> str:
-    return sys.executable

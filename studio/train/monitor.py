@@ -8,6 +8,7 @@ the CPU and RAM figures alone, never an error.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Callable
@@ -76,10 +77,8 @@ class SystemSampler:
 
     def close(self) -> None:
         if self._nvml is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._nvml.nvmlShutdown()
-            except Exception:
-                pass
             self._nvml = None
 
 
@@ -113,10 +112,8 @@ class SystemMonitor(threading.Thread):
         sampler = SystemSampler()
         try:
             while not self._stopped.is_set():
-                try:
+                with contextlib.suppress(Exception):  # a failed sample is skipped; the run goes on
                     self._emit(sampler.sample())
-                except Exception:  # a failed sample is skipped; the run goes on
-                    pass
                 self._stopped.wait(self.interval)
         finally:
             sampler.close()

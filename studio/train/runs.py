@@ -455,7 +455,7 @@ def _as_int(value: Any) -> int | None:
 
 
 def _finite_or_text(value: float | None) -> float | str | None:
-    if value is None or value == value and value not in (float("inf"), float("-inf")):
+    if value is None or (value == value and value not in (float("inf"), float("-inf"))):
         return value
     return str(value)  # "nan", "inf": JSON has no literal for them
 

@@ -161,9 +161,8 @@ class Reporter:
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
         if self._writer is not None:
-            with self._lock:
-                with contextlib.suppress(OSError):
-                    self._writer.close()
+            with self._lock, contextlib.suppress(OSError):
+                self._writer.close()
 
     def _beat(self) -> None:
         while not self._closing.wait(runs.HEARTBEAT_S):
@@ -447,12 +446,18 @@ def run_worker(run_dir_text: str, channel: Any, resume: bool, launch_id: str) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """One torchrun rank: `python -m studio.train.worker RUN_DIR [--resume] [--launch-id ID]`."""
+    """`python -m studio.train.worker RUN_DIR [--resume]`: one torchrun rank; with `--supervise`,
+    the supervisor of a detached run (started by the launcher in a new session)."""
     parser = argparse.ArgumentParser(prog="studio.train.worker")
     parser.add_argument("run_dir")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--launch-id", default="")
+    parser.add_argument("--supervise", action="store_true")
+    parser.add_argument("--nproc", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.supervise:
+        supervise(args.run_dir, None, args.nproc, args.resume, args.launch_id)
+        return 0
     rank = int(os.environ.get("RANK", "0"))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     return _work(Path(args.run_dir), None, args.resume, args.launch_id, rank=rank, world_size=world_size)

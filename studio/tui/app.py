@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
@@ -69,6 +69,8 @@ class StudioApp(App[int]):
         self.workspace = workspace
         self.start_screen = start_screen if start_screen in SCREEN_CLASSES else "corpus"
         self.start_args = start  # e.g. start_path for `studio vocab`, start_run for `studio attach`
+        # Screens that may need to ask before the app quits: each returns True if it asked.
+        self.quit_guards: list[Callable[[], bool]] = []
         if not animations:
             self.animation_level = "none"
 
@@ -91,6 +93,12 @@ class StudioApp(App[int]):
             self.notify("The Train screen cannot start runs yet.", severity="error")
             return
         starter(config)
+
+    async def action_quit(self) -> None:
+        """Quit, unless a screen asks first (the Train screen does while a run is training)."""
+        if any(guard() for guard in self.quit_guards):
+            return
+        self.exit()
 
     def watch_run_state(self, state: str) -> None:
         for header in self.screen.query(StudioHeader):

@@ -39,7 +39,7 @@ from studio.train.events import (
 
 Series = tuple[tuple[float, ...], tuple[float, ...]]  # (steps, values)
 
-FRAME_S = 1 / 30  # at most ~30 snapshots a second reach the UI
+FRAME_S = 1 / 20  # at most 20 snapshots a second reach the UI (each costs the UI thread a few ms)
 SERIES_CAPACITY = 2048  # points kept per curve, whatever the run length
 LOG_CAPACITY = 1000  # newest log records carried in a snapshot
 CHECKPOINT_CAPACITY = 50
@@ -104,7 +104,9 @@ class RunSnapshot:
 
     run_id: str = ""
     run_dir: str | None = None
-    state: str = "waiting"  # waiting, preparing, running, evaluating, saving, stopping, completed, stopped, failed
+    state: str = (
+        "waiting"  # waiting, preparing, running, evaluating, saving, stopping, completed, stopped, failed
+    )
     detail: str = ""
     host: str = ""
     world_size: int = 1
@@ -138,7 +140,13 @@ class RunSnapshot:
 
     @property
     def is_live(self) -> bool:
-        return self.finished is None and self.state not in ("waiting", "lost", "completed", "stopped", "failed")
+        return self.finished is None and self.state not in (
+            "waiting",
+            "lost",
+            "completed",
+            "stopped",
+            "failed",
+        )
 
     @property
     def elapsed_s(self) -> float | None:
@@ -164,8 +172,13 @@ class RunSnapshot:
 class LiveRun:
     """Folds events into bounded state and makes snapshots of it (used on the reader thread only)."""
 
-    def __init__(self, run_id: str = "", run_dir: str | Path | None = None,
-                 capacity: int = SERIES_CAPACITY, log_capacity: int = LOG_CAPACITY) -> None:
+    def __init__(
+        self,
+        run_id: str = "",
+        run_dir: str | Path | None = None,
+        capacity: int = SERIES_CAPACITY,
+        log_capacity: int = LOG_CAPACITY,
+    ) -> None:
         self.run_id = run_id
         self.run_dir = str(run_dir) if run_dir is not None else None
         self.loss = BoundedSeries(capacity)
@@ -251,17 +264,38 @@ class LiveRun:
     def snapshot(self, catching_up: bool = False) -> RunSnapshot:
         """An immutable copy of everything the screen needs (bounded: copying it is cheap)."""
         return RunSnapshot(
-            run_id=self.run_id, run_dir=self.run_dir, state=self.state, detail=self.detail,
-            host=self.host, world_size=self.world_size, step=self.step, total_steps=self.total_steps,
-            epoch=self.epoch, tokens=self.tokens, tokens_per_s=self.last_tokens_per_s,
-            loss=self.loss.last, eval_loss=self.eval_loss.last, perplexity=self.perplexity,
-            started=self.started, updated=self.updated, steps_per_s=self.steps_per_s(),
-            loss_series=self.loss.points(), eval_series=self.eval_loss.points(),
-            lr_series=self.learning_rate.points(), grad_series=self.grad_norm.points(),
-            tps_series=self.tokens_per_s.points(), logs=tuple(self.logs), log_seq=self.log_seq,
-            checkpoints=tuple(self.checkpoints), probe=self.probe, system=self.system,
-            finished=self.finished, nan_steps=self.nan_steps, skipped_steps=self.skipped_steps,
-            catching_up=catching_up, events=self.events,
+            run_id=self.run_id,
+            run_dir=self.run_dir,
+            state=self.state,
+            detail=self.detail,
+            host=self.host,
+            world_size=self.world_size,
+            step=self.step,
+            total_steps=self.total_steps,
+            epoch=self.epoch,
+            tokens=self.tokens,
+            tokens_per_s=self.last_tokens_per_s,
+            loss=self.loss.last,
+            eval_loss=self.eval_loss.last,
+            perplexity=self.perplexity,
+            started=self.started,
+            updated=self.updated,
+            steps_per_s=self.steps_per_s(),
+            loss_series=self.loss.points(),
+            eval_series=self.eval_loss.points(),
+            lr_series=self.learning_rate.points(),
+            grad_series=self.grad_norm.points(),
+            tps_series=self.tokens_per_s.points(),
+            logs=tuple(self.logs),
+            log_seq=self.log_seq,
+            checkpoints=tuple(self.checkpoints),
+            probe=self.probe,
+            system=self.system,
+            finished=self.finished,
+            nan_steps=self.nan_steps,
+            skipped_steps=self.skipped_steps,
+            catching_up=catching_up,
+            events=self.events,
         )
 
 
@@ -333,7 +367,9 @@ class QueueSource:
     MAX_BATCH = 10_000
     SILENCE_CHECK_S = 2.0
 
-    def __init__(self, channel: Any, events_path: str | Path, alive: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self, channel: Any, events_path: str | Path, alive: Callable[[], bool] | None = None
+    ) -> None:
         self.channel = channel
         self.events_path = Path(events_path)
         self.alive = alive
@@ -431,9 +467,17 @@ _bridge_ids = itertools.count(1)
 class RunBridge:
     """Reads a source on the calling (worker) thread and posts a snapshot at most once a frame."""
 
-    def __init__(self, source: EventSource, post: Callable[[RunSnapshot], object], *, run_id: str = "",
-                 run_dir: str | Path | None = None, frame_s: float = FRAME_S,
-                 capacity: int = SERIES_CAPACITY, log_capacity: int = LOG_CAPACITY) -> None:
+    def __init__(
+        self,
+        source: EventSource,
+        post: Callable[[RunSnapshot], object],
+        *,
+        run_id: str = "",
+        run_dir: str | Path | None = None,
+        frame_s: float = FRAME_S,
+        capacity: int = SERIES_CAPACITY,
+        log_capacity: int = LOG_CAPACITY,
+    ) -> None:
         self.id = next(_bridge_ids)
         self.source = source
         self.post = post
@@ -441,7 +485,9 @@ class RunBridge:
         self.live = LiveRun(run_id, run_dir, capacity=capacity, log_capacity=log_capacity)
         self.posted = 0
 
-    def run(self, cancelled: Callable[[], bool] = lambda: False, stop_when_finished: bool = True) -> RunSnapshot:
+    def run(
+        self, cancelled: Callable[[], bool] = lambda: False, stop_when_finished: bool = True
+    ) -> RunSnapshot:
         """Follow until cancelled (or the run has finished and nothing more is waiting)."""
         last_post = 0.0
         dirty = True  # the first (possibly empty) snapshot tells the screen whom it follows

@@ -18,7 +18,7 @@ RULES = [
      "model.num_attention_heads=2"),
     ("gpt2-tiny", "clm", "bpe_tokenizer", ["model.n_head=5"], "model.n_head", "model.n_head=4"),
     ("llama-tiny", "clm", "bpe_tokenizer", ["model.num_attention_heads=6", "model.num_key_value_heads=2"],
-     "model.num_attention_heads", "model.num_attention_heads=8"),
+     "model.num_attention_heads", "model.num_attention_heads=4"),
     ("llama-tiny", "clm", "bpe_tokenizer", ["model.num_key_value_heads=3"], "model.num_key_value_heads",
      "model.num_key_value_heads=2"),
     ("tiny-cpu", "mlm", "bpe_tokenizer", ["model.max_position_embeddings=129"], "model.max_position_embeddings",

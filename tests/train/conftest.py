@@ -91,7 +91,7 @@ def fault(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     return set_fault
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.05) -> Any:
+def _wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.05) -> Any:
     """Poll `predicate` until it returns something truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -100,6 +100,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {getattr(predicate, '__name__', predicate)}")
+
+
+@pytest.fixture(scope="session")
+def wait_for() -> Callable[..., Any]:
+    """`wait_for(predicate, timeout=60)`: poll until truthy (returned), or fail after `timeout` seconds."""
+    return _wait_for
 
 
 @pytest.fixture(autouse=True)

@@ -53,7 +53,7 @@ INPUT_PROMPTS = {
 class Throttle:
     """Calls `send` at most once per interval (and always for the final update)."""
 
-    def __init__(self, send: Callable[[Any], None], interval: float = PROGRESS_INTERVAL) -> None:
+    def __init__(self, send: Callable[[Any], object], interval: float = PROGRESS_INTERVAL) -> None:
         self.send = send
         self.interval = interval
         self._last = 0.0
@@ -131,28 +131,74 @@ class CorpusScreen(StudioScreen):
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "open", "Open", id="corpus.open", tooltip="Pick a corpus from the workspace or type a path"),
+        Binding(
+            "o", "open", "Open", id="corpus.open", tooltip="Pick a corpus from the workspace or type a path"
+        ),
         Binding("g", "goto", "Go to", id="corpus.goto", tooltip="Jump to a line number"),
-        Binding("slash", "search", "Search", key_display="/", id="corpus.search",
-                tooltip="Search the corpus (literal or regex)"),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            key_display="/",
+            id="corpus.search",
+            tooltip="Search the corpus (literal or regex)",
+        ),
         Binding("n", "next_hit", "Next", id="corpus.next_hit", tooltip="Jump to the next search hit"),
-        Binding("N", "previous_hit", "Prev", show=False, id="corpus.previous_hit",
-                tooltip="Jump to the previous search hit"),
-        Binding("x", "toggle_regex", "Regex", show=False, id="corpus.toggle_regex",
-                tooltip="Search with a regular expression (on/off)"),
-        Binding("i", "toggle_case", "Case", show=False, id="corpus.toggle_case",
-                tooltip="Case-sensitive search (on/off)"),
+        Binding(
+            "N",
+            "previous_hit",
+            "Prev",
+            show=False,
+            id="corpus.previous_hit",
+            tooltip="Jump to the previous search hit",
+        ),
+        Binding(
+            "x",
+            "toggle_regex",
+            "Regex",
+            show=False,
+            id="corpus.toggle_regex",
+            tooltip="Search with a regular expression (on/off)",
+        ),
+        Binding(
+            "i",
+            "toggle_case",
+            "Case",
+            show=False,
+            id="corpus.toggle_case",
+            tooltip="Case-sensitive search (on/off)",
+        ),
         Binding("s", "stats", "Stats", id="corpus.stats", tooltip="Compute and show the statistics"),
         Binding("r", "sample", "Sample", id="corpus.sample", tooltip="Show randomly drawn lines"),
         Binding("w", "toggle_wrap", "Wrap", show=False, id="corpus.wrap", tooltip="Wrap long lines (on/off)"),
-        Binding("l", "toggle_numbers", "Numbers", show=False, id="corpus.numbers",
-                tooltip="Show line numbers (on/off)"),
-        Binding("p", "toggle_panel", "Panel", show=False, id="corpus.panel", tooltip="Show or hide the side panel"),
-        Binding("c", "column", "Column", show=False, id="corpus.column",
-                tooltip="Choose the text column of a .jsonl/.csv/.parquet file"),
+        Binding(
+            "l",
+            "toggle_numbers",
+            "Numbers",
+            show=False,
+            id="corpus.numbers",
+            tooltip="Show line numbers (on/off)",
+        ),
+        Binding(
+            "p", "toggle_panel", "Panel", show=False, id="corpus.panel", tooltip="Show or hide the side panel"
+        ),
+        Binding(
+            "c",
+            "column",
+            "Column",
+            show=False,
+            id="corpus.column",
+            tooltip="Choose the text column of a .jsonl/.csv/.parquet file",
+        ),
         Binding("R", "reload", "Reload", show=False, id="corpus.reload", tooltip="Reload the file from disk"),
-        Binding("escape", "cancel", "Cancel", show=False, id="corpus.cancel",
-                tooltip="Cancel the running work or close the input"),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            show=False,
+            id="corpus.cancel",
+            tooltip="Cancel the running work or close the input",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -186,6 +232,7 @@ class CorpusScreen(StudioScreen):
         self.progress_text: dict[str, str] = {}
         self.corpus_files: list[Path] = []
         self.column = "text"
+        self.current_path = ""
         self._cancel_flags: dict[str, CancelFlag] = {}
         self._change_reported = False
 
@@ -244,8 +291,10 @@ class CorpusScreen(StudioScreen):
             if rows:
                 number, line = document.locate(min(self.viewer.top_row, rows - 1))
                 if line is not None:
-                    parts.append(f"line {document.global_line(number, line) + 1:,} of {document.line_count:,}"
-                                 + ("" if document.indexed else "+"))
+                    parts.append(
+                        f"line {document.global_line(number, line) + 1:,} of {document.line_count:,}"
+                        + ("" if document.indexed else "+")
+                    )
                 if document.multi_file:
                     parts.append(document.segments[number].label)
             elif document.indexed:
@@ -265,7 +314,9 @@ class CorpusScreen(StudioScreen):
         options = [Option(Text(p.name + ("/" if p.is_dir() else ""))) for p in entries]
         file_list = self.query_one("#corpus-files", OptionList)
         file_list.clear_options()
-        file_list.add_options(options or [Option(Text("(no corpora: press o and type a path)"), disabled=True)])
+        file_list.add_options(
+            options or [Option(Text("(no corpora: press o and type a path)"), disabled=True)]
+        )
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -278,6 +329,7 @@ class CorpusScreen(StudioScreen):
             self.document.close()
         self.document = None
         self.generation += 1
+        self.current_path = path
         self.column = column or "text"
         self.hits, self.hit_cursor, self.samples, self.stats = [], -1, [], None
         self.progress_text.clear()
@@ -315,7 +367,9 @@ class CorpusScreen(StudioScreen):
         except StudioError as error:
             self.post_message(WorkFailed(generation, "open", error))
         except OSError as error:
-            self.post_message(WorkFailed(generation, "open", StudioError(f"{path}: {error.strerror or error}")))
+            self.post_message(
+                WorkFailed(generation, "open", StudioError(f"{path}: {error.strerror or error}"))
+            )
 
     def _current(self, message: CorpusMessage) -> bool:
         return message.generation == self.generation
@@ -396,7 +450,9 @@ class CorpusScreen(StudioScreen):
         """Anything a worker did not turn into a message is a bug: say so instead of crashing."""
         if event.state == WorkerState.ERROR and (event.worker.group or "").startswith("corpus-"):
             error = event.worker.error
-            self.show_notice(f"Internal error in {event.worker.description}: {type(error).__name__}: {error}", "error")
+            self.show_notice(
+                f"Internal error in {event.worker.description}: {type(error).__name__}: {error}", "error"
+            )
             self.notify(f"{type(error).__name__}: {error}", title="Corpus: internal error", severity="error")
 
     def check_changed(self) -> None:
@@ -437,13 +493,8 @@ class CorpusScreen(StudioScreen):
             self.start_search(value)
         elif mode == "open":
             self.open_corpus(str(Path(value).expanduser()))
-        elif mode == "column" and self.document is None and self.generation:
-            self.open_corpus(self._last_path(), value)
-        elif mode == "column" and self.document is not None:
-            self.open_corpus(str(self.document.path), value)
-
-    def _last_path(self) -> str:
-        return self.progress_text.get("path", "") or str(self.studio.start_args.get("start_path") or "")
+        elif mode == "column" and self.current_path:
+            self.open_corpus(self.current_path, value)
 
     def goto_line(self, value: str) -> None:
         document = self.document
@@ -458,7 +509,9 @@ class CorpusScreen(StudioScreen):
         total = document.line_count
         if not 1 <= number <= max(total, 1) or total == 0:
             more = "" if document.indexed else " so far (still indexing)"
-            self.notify(f"Line {number:,} is out of range: the corpus has {total:,} lines{more}.", severity="error")
+            self.notify(
+                f"Line {number:,} is out of range: the corpus has {total:,} lines{more}.", severity="error"
+            )
             return
         self.viewer.goto_row(document.row_of_global_line(number - 1))
 
@@ -481,12 +534,20 @@ class CorpusScreen(StudioScreen):
         self.viewer.set_pattern(pattern)
         self._set_side_title_for_hits()
         self.show_side("corpus-hits", f"Search: {visible(query)}")
-        self._search_worker(self.document, query, self.regex, self.case_sensitive, self.generation,
-                            self._new_flag("search"))
+        self._search_worker(
+            self.document, query, self.regex, self.case_sensitive, self.generation, self._new_flag("search")
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-search", description="search")
-    def _search_worker(self, document: CorpusDocument, query: str, regex: bool, case: bool, generation: int,
-                       cancel: CancelFlag) -> None:
+    def _search_worker(
+        self,
+        document: CorpusDocument,
+        query: str,
+        regex: bool,
+        case: bool,
+        generation: int,
+        cancel: CancelFlag,
+    ) -> None:
         from studio.corpus.search import search_corpus
 
         pending: list[SearchHit] = []
@@ -523,7 +584,8 @@ class CorpusScreen(StudioScreen):
         options = []
         for hit in message.hits:
             line = document.global_line(hit.segment, hit.line) + 1
-            label = Text(f"{line:,}: ", "bold")
+            label = Text(no_wrap=True, overflow="ellipsis")
+            label.append(f"{line:,}: ", "bold")
             label.append(visible(hit.snippet))
             options.append(Option(label))
         self.query_one("#corpus-hits", OptionList).add_options(options)
@@ -566,7 +628,9 @@ class CorpusScreen(StudioScreen):
         except StudioError as error:
             self.post_message(WorkFailed(generation, "stats", error))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-sample", description="random sample")
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="corpus-sample", description="random sample"
+    )
     def _sample_worker(self, document: CorpusDocument, generation: int, seed: int) -> None:
         from studio.tui.widgets.corpus.viewer import display_text
 
@@ -583,7 +647,8 @@ class CorpusScreen(StudioScreen):
         self.samples = lines
         options = []
         for sample in lines:
-            label = Text(f"{sample.line + 1:,}: ", "bold")
+            label = Text(no_wrap=True, overflow="ellipsis")
+            label.append(f"{sample.line + 1:,}: ", "bold")
             label.append_text(sample.text)
             options.append(Option(label))
         sample_list = self.query_one("#corpus-sample", OptionList)
@@ -612,6 +677,10 @@ class CorpusScreen(StudioScreen):
 
     def action_open(self) -> None:
         self.refresh_file_list()
+        if self.current_path and Path(self.current_path) in self.corpus_files:
+            self.query_one("#corpus-files", OptionList).highlighted = self.corpus_files.index(
+                Path(self.current_path)
+            )
         self.show_side("corpus-files", "Files in corpora/ (Enter opens)")
         self.ask("open", str(self.document.path) if self.document is not None else "")
 
@@ -673,8 +742,8 @@ class CorpusScreen(StudioScreen):
         self.ask("column", self.column)
 
     def action_reload(self) -> None:
-        if self.document is not None:
-            self.open_corpus(str(self.document.path), self.column)
+        if self.current_path:
+            self.open_corpus(self.current_path, self.column)
 
     def action_cancel(self) -> None:
         if self.input_mode:

@@ -75,7 +75,9 @@ def top_chars_table(stats: CorpusStats, count: int = 24) -> Table:
     table.add_column(Text("flag"), no_wrap=True)
     for char, n, flag in stats.top_chars(count):
         shown = "␠" if char == " " else visible(char)
-        table.add_row(Text(shown), Text(f"{ord(char):04X}"), Text(f"{n:,}"), Text(flag, FLAG_STYLES.get(flag, "")))
+        table.add_row(
+            Text(shown), Text(f"{ord(char):04X}"), Text(f"{n:,}"), Text(flag, FLAG_STYLES.get(flag, ""))
+        )
     return table
 
 

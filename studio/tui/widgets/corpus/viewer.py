@@ -83,14 +83,30 @@ class CorpusViewer(ScrollView, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "scroll_up", "Up", show=False, id="corpus.viewer.up", tooltip="Scroll up a line"),
-        Binding("down,j", "scroll_down", "Down", show=False, id="corpus.viewer.down", tooltip="Scroll down a line"),
+        Binding(
+            "down,j", "scroll_down", "Down", show=False, id="corpus.viewer.down", tooltip="Scroll down a line"
+        ),
         Binding("left", "scroll_left", "Left", show=False, id="corpus.viewer.left", tooltip="Scroll left"),
-        Binding("right", "scroll_right", "Right", show=False, id="corpus.viewer.right", tooltip="Scroll right"),
-        Binding("pageup", "page_up", "Page up", show=False, id="corpus.viewer.page_up", tooltip="Scroll up a page"),
-        Binding("pagedown,space", "page_down", "Page down", show=False, id="corpus.viewer.page_down",
-                tooltip="Scroll down a page"),
-        Binding("home", "scroll_home", "Top", show=False, id="corpus.viewer.home", tooltip="Go to the first line"),
-        Binding("end", "scroll_end", "Bottom", show=False, id="corpus.viewer.end", tooltip="Go to the last line"),
+        Binding(
+            "right", "scroll_right", "Right", show=False, id="corpus.viewer.right", tooltip="Scroll right"
+        ),
+        Binding(
+            "pageup", "page_up", "Page up", show=False, id="corpus.viewer.page_up", tooltip="Scroll up a page"
+        ),
+        Binding(
+            "pagedown,space",
+            "page_down",
+            "Page down",
+            show=False,
+            id="corpus.viewer.page_down",
+            tooltip="Scroll down a page",
+        ),
+        Binding(
+            "home", "scroll_home", "Top", show=False, id="corpus.viewer.home", tooltip="Go to the first line"
+        ),
+        Binding(
+            "end", "scroll_end", "Bottom", show=False, id="corpus.viewer.end", tooltip="Go to the last line"
+        ),
     ]
 
     show_line_numbers: reactive[bool] = reactive(True)
@@ -199,7 +215,9 @@ class CorpusViewer(ScrollView, can_focus=True):
             return Text(" " * gutter_width, HEADER_STYLE), Text(f"── {label} ──", HEADER_STYLE, end="")
         line_number = self.document.global_line(row.segment, row.line) + 1
         gutter_style = CURRENT_GUTTER_STYLE if number == self.current_row else GUTTER_STYLE
-        gutter = Text(f"{line_number:,}".rjust(gutter_width - 1) + " ", gutter_style) if gutter_width else Text("")
+        gutter = (
+            Text(f"{line_number:,}".rjust(gutter_width - 1) + " ", gutter_style) if gutter_width else Text("")
+        )
         assert row.raw is not None
         content = display_text(row.raw.data, self.pattern)
         if row.raw.truncated or len(content) >= DISPLAY_CHARS:
@@ -239,11 +257,12 @@ class CorpusViewer(ScrollView, can_focus=True):
             blank = Text(" " * gutter.cell_len, gutter.style)
             for index, piece in enumerate(pieces):
                 head = gutter if index == 0 else blank
-                line = Strip.join([Strip(head.render(self.app.console)), Strip(piece.render(self.app.console))])
+                line = Strip.join(
+                    [Strip(head.render(self.app.console)), Strip(piece.render(self.app.console))]
+                )
                 strips.append(line.adjust_cell_length(width, self.rich_style))
                 if len(strips) >= height:
                     break
             number += 1
         self._wrapped = (key, strips)
         return strips
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -56,9 +56,7 @@ def thin(xs: Sequence[float], ys: Sequence[float], limit: int) -> tuple[list[flo
 
 def drawable(xs: Sequence[float], ys: Sequence[float], log_scale: bool) -> tuple[list[float], list[float]]:
     """Drop points a chart cannot place: NaN/Inf always, and values <= 0 on a log axis."""
-    keep = [
-        (x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(y) and (y > 0 or not log_scale)
-    ]
+    keep = [(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(y) and (y > 0 or not log_scale)]
     return [x for x, _ in keep], [y for _, y in keep]
 
 
@@ -145,22 +143,28 @@ class MetricSpark(Vertical):
     MetricSpark > Sparkline { height: 1; }
     """
 
-    def __init__(self, label: str, **kwargs: object) -> None:
+    def __init__(
+        self, label: str, formatter: Callable[[float | None], str] = number, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._label = label
-        self._values: tuple[float, ...] = ()
+        self._formatter = formatter
+        self._shown: object = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"{self._label}  –"), classes="metric-label")
         yield Sparkline([], summary_function=max)
 
     def set_values(self, values: Sequence[float]) -> None:
-        """Show the newest values (as many as fit) and the last one as a figure."""
-        finite = tuple(v for v in values if math.isfinite(v))
-        if finite == self._values:
-            return
-        self._values = finite
-        latest = number(values[-1]) if values else "–"
-        self.query_one(".metric-label", Static).update(Text.assemble((self._label, "bold"), "  ", latest))
+        """Show the whole run's shape (thinned to the width) and the newest value as a figure."""
         width = max(8, self.size.width or 30)
-        self.query_one(Sparkline).data = list(finite[-width:])
+        picked = thin(values, values, width)[1]  # thin first: the cost stays flat for long series
+        key = (len(values), tuple(picked))
+        if key == self._shown:
+            return
+        self._shown = key
+        latest = self._formatter(values[-1]) if values else "–"
+        self.query_one(".metric-label", Static).update(
+            Text.assemble((self._label, "bold"), "  ", latest), layout=False
+        )
+        self.query_one(Sparkline).data = [v for v in picked if math.isfinite(v)]

@@ -61,8 +61,12 @@ class QuitRunDialog(ModalScreen[str]):
 
     DEFAULT_CSS = DIALOG_CSS.replace("DIALOG", "QuitRunDialog")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "answer('leave')", "Leave running", id="quit.leave", tooltip="Quit; the run keeps training"),
-        Binding("s", "answer('stop')", "Stop run", id="quit.stop", tooltip="Save a checkpoint, stop the run, quit"),
+        Binding(
+            "l", "answer('leave')", "Leave running", id="quit.leave", tooltip="Quit; the run keeps training"
+        ),
+        Binding(
+            "s", "answer('stop')", "Stop run", id="quit.stop", tooltip="Save a checkpoint, stop the run, quit"
+        ),
         Binding("escape", "answer('cancel')", "Cancel", id="quit.cancel", tooltip="Stay in Studio"),
     ]
 
@@ -74,7 +78,9 @@ class QuitRunDialog(ModalScreen[str]):
         with Vertical():
             yield Static(
                 Text.assemble(
-                    "Run ", (self._run_id, "bold"), " is still training.\n",
+                    "Run ",
+                    (self._run_id, "bold"),
+                    " is still training.\n",
                     "Leave it running (attach again with `studio attach`), or stop it (a checkpoint is saved first)?",
                 ),
                 classes="dialog-question",

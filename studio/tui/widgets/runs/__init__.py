@@ -1,0 +1,1 @@
+"""Widgets of the Runs screen: the runs table and the loss-curve comparison."""

@@ -1,0 +1,1 @@
+"""Widgets of the Train screen: curves, devices, log, checkpoints, probes, dialogs."""

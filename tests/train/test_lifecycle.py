@@ -1,0 +1,176 @@
+"""A run's life with real processes: the CLI in the foreground, stop, resume, kill -9."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from studio.config import save_config
+from studio.train import launcher, runs
+from studio.train.events import EventLog, Finished, Probe, RunStarted, Step, System
+from studio.workspace import open_workspace
+
+pytestmark = pytest.mark.slow
+
+
+def studio(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run the real `studio` command line."""
+    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def events_of(run_dir: Path) -> list:
+    return EventLog(run_dir / runs.EVENTS_FILE).replay()
+
+
+@pytest.fixture(scope="module")
+def completed_run(tmp_path_factory, tiny_config):
+    """One run trained in the foreground by `studio train`, with an on_finish hook."""
+    root = tmp_path_factory.mktemp("foreground")
+    config_path = root / "tiny.yaml"
+    config = tiny_config()
+    config.studio.on_finish = (f"{sys.executable} -c \"import os, json; json.dump({{k: v for k, v in "
+                               f"os.environ.items() if k.startswith('STUDIO_')}}, open('{root / 'hook.json'}', 'w'))\"")
+    save_config(config, config_path)
+    result = studio("train", str(config_path), "-w", str(root / "ws"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (root / "ws" / "runs").iterdir()
+    return {"root": root, "run_dir": run_dir, "result": result}
+
+
+def test_foreground_train_ends_with_final_figures(completed_run):
+    """`studio train CONFIG` trains to the end and prints the final figures; exit 0."""
+    result = completed_run["result"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    for text in ("completed", "final loss", "eval loss", "tokens/s", "6 of 6", str(completed_run["run_dir"].name)):
+        assert text in out, out
+
+
+def test_events_record_the_whole_run(completed_run):
+    """events.jsonl holds run_started, every step with loss and tokens, evals, checkpoints, probes,
+    system samples, and one finished(completed) at the end."""
+    events = events_of(completed_run["run_dir"])
+    assert isinstance(events[0], RunStarted) and events[0].total_steps == 6
+    assert events[0].config["model"]["arch"] == "roberta" and events[0].pid > 0
+    steps = [e for e in events if isinstance(e, Step)]
+    assert [s.step for s in steps] == [1, 2, 3, 4, 5, 6]
+    assert all(math.isfinite(s.loss) and s.learning_rate is not None for s in steps)
+    assert [s.tokens for s in steps] == [256 * i for i in range(1, 7)]
+    assert all(s.tokens_per_s and s.tokens_per_s > 0 for s in steps[1:])
+    assert [e.step for e in events if e.TYPE == "eval"] == [3, 6]
+    assert [e.step for e in events if e.TYPE == "checkpoint"] == [3, 6]
+    probes = [e for e in events if isinstance(e, Probe)]
+    assert [p.step for p in probes] == [3, 6] and probes[0].kind == "fill-mask"
+    assert probes[0].results and len(probes[0].results[0]["outputs"]) == 5
+    system = [e for e in events if isinstance(e, System)]
+    assert system and system[0].ram_total and system[0].rss_bytes and system[0].gpus == []
+    finished = events[-1]
+    assert isinstance(finished, Finished) and finished.state == "completed" and finished.step == 6
+    assert finished.figures["final_loss"] == steps[-1].loss and finished.figures["final_eval_loss"]
+
+
+def test_final_model_loads_with_plain_transformers(completed_run):
+    """final/ is a standard save_pretrained directory: pipeline("fill-mask") loads and runs it."""
+    from transformers import pipeline
+
+    final = completed_run["run_dir"] / runs.FINAL_DIR
+    fill = pipeline("fill-mask", model=str(final), tokenizer=str(final), device="cpu")
+    outputs = fill("La suno <mask> hodiaŭ.")
+    assert len(outputs) == 5 and all("token_str" in o for o in outputs)
+    config = json.loads((final / "config.json").read_text())
+    assert config["architectures"] == ["RobertaForMaskedLM"]
+
+
+def test_model_card_has_the_run_figures(completed_run):
+    """final/README.md names the config, data size, steps, final losses and throughput."""
+    card = (completed_run["run_dir"] / runs.FINAL_DIR / "README.md").read_text()
+    for text in ("pipeline_tag: fill-mask", "| Steps | 6 of 6 |", "Final training loss", "Final evaluation loss",
+                 "tokens/s", "tokens |", "hidden_size: 32", 'pipeline("fill-mask"'):
+        assert text in card, text
+
+
+def test_on_finish_hook_gets_the_figures(completed_run):
+    """studio.on_finish runs at the end with the run's figures in STUDIO_* variables."""
+    env = json.loads((completed_run["root"] / "hook.json").read_text())
+    assert env["STUDIO_RUN_ID"] == completed_run["run_dir"].name
+    assert env["STUDIO_RUN_STATE"] == "completed" and env["STUDIO_STEP"] == "6"
+    assert float(env["STUDIO_FINAL_LOSS"]) > 0 and float(env["STUDIO_TOKENS_PER_S"]) > 0
+    assert Path(env["STUDIO_FINAL_DIR"]).is_dir()
+
+
+def test_runs_json_lists_the_run(completed_run):
+    """`studio runs --json` prints one object with the run, its state, step, loss and duration."""
+    result = studio("runs", "--json", "-w", str(completed_run["root"] / "ws"))
+    assert result.returncode == 0, result.stderr
+    (run,) = json.loads(result.stdout)["runs"]
+    assert run["id"] == completed_run["run_dir"].name and run["state"] == "completed"
+    assert run["step"] == 6 and run["last_loss"] > 0 and run["duration_s"] > 0 and run["final_dir"]
+
+
+def _phase(run_dir: Path) -> str:
+    info = runs.run_info(run_dir)
+    return info.phase if info.is_live else info.state
+
+
+def test_stop_in_eval_and_save_then_resume_to_the_end(tmp_path, tiny_config, monkeypatch, wait_for):
+    """SIGTERM during evaluation and during saving each checkpoint and stop cleanly; two resumes at
+    once: one refuses; the last resume reaches the original end with the step and LR continuing."""
+    workspace = open_workspace(tmp_path / "ws", demo=False)
+    monkeypatch.setenv("STUDIO_FAULT", "slow_eval:4")
+    handle = launcher.start_run(tiny_config("train.max_steps=9", "studio.probe_every=0"), workspace, live=False)
+    monkeypatch.delenv("STUDIO_FAULT")
+    wait_for(lambda: _phase(handle.path) == "evaluating", timeout=120)
+    launcher.stop_run(workspace, handle.run_id)
+    info = handle.wait(timeout=60)
+    assert info.state == "stopped", info.reason
+    assert info.step == 3 and runs.last_checkpoint(handle.path).name == "checkpoint-3"
+    assert "SIGTERM" in info.reason
+
+    # Two resumes at once: exactly one starts the run, the other refuses.
+    env = {**os.environ, "STUDIO_FAULT": "slow_save:4"}
+    both = [subprocess.Popen([sys.executable, "-m", "studio", "resume", handle.run_id, "--detach", "-w",
+                              str(workspace.root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env) for _ in range(2)]
+    outcomes = sorted((p.wait(timeout=120), p.stderr.read()) for p in both)
+    assert [code for code, _ in outcomes] == [0, 2], outcomes
+    assert "already" in outcomes[1][1]
+    wait_for(lambda: _phase(handle.path) == "saving" and runs.run_info(handle.path).step >= 6, timeout=120)
+    info = launcher.stop_run(workspace, handle.run_id, wait=60)
+    assert info.state == "stopped", info.reason
+    assert runs.last_checkpoint(handle.path).name == "checkpoint-6"
+
+    resumed = launcher.resume_run(workspace, handle.run_id, live=True)
+    assert resumed.wait(timeout=120).state == "completed"
+    events = events_of(handle.path)
+    starts = [e for e in events if isinstance(e, RunStarted)]
+    assert [s.resumed_from for s in starts] == [None, "checkpoints/checkpoint-3", "checkpoints/checkpoint-6"]
+    steps = [e.step for e in events if isinstance(e, Step)]
+    assert steps == list(range(1, 10)), steps
+    rates = [e.learning_rate for e in events if isinstance(e, Step)]
+    decrements = {round(a - b, 9) for a, b in itertools.pairwise(rates)}
+    assert len(decrements) == 1, rates  # the linear schedule goes on where it stopped
+
+
+def test_kill_9_shows_failed_with_the_signal_within_10_s(workspace, tiny_config, monkeypatch, wait_for):
+    """kill -9 of the worker: within 10 s the run is failed, with signal 9, never running forever."""
+    monkeypatch.setenv("STUDIO_FAULT", "slow_step:0.5")
+    handle = launcher.start_run(tiny_config("train.max_steps=500", "studio.probe_every=0"), workspace, live=False)
+    wait_for(lambda: runs.run_info(handle.path).step >= 1, timeout=120)
+    os.kill(handle.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    info = wait_for(lambda: (i := runs.find_run(workspace, handle.run_id)).state in ("failed", "lost") and i,
+                    timeout=10)
+    assert time.monotonic() - killed < 10
+    assert info.state == "failed" and info.exit_signal == 9 and "SIGKILL" in info.reason
+    finished = events_of(handle.path)[-1]
+    assert isinstance(finished, Finished) and finished.state == "failed" and "signal 9" in finished.reason

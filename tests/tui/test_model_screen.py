@@ -1,0 +1,133 @@
+"""The Model screen: the form re-validates on every edit, a fix is one key away, saves, and looks right."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from textual.pilot import Pilot
+
+from studio.corpus.demo import iter_demo_lines
+from studio.tui.app import StudioApp
+from studio.tui.screens.model import ModelScreen
+from studio.tui.widgets.model import FieldRow, ProblemList
+from studio.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with a small corpus and a byte-level BPE tokenizer (trained here with `tokenizers`)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    root = tmp_path_factory.mktemp("model-screen")
+    lines = list(itertools.islice(iter_demo_lines(), 2000))
+    (root / "ws" / "corpora").mkdir(parents=True)
+    (root / "ws" / "corpora" / "demo.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    trainer = ByteLevelBPETokenizer()
+    trainer.train_from_iterator(lines, vocab_size=500, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+                                show_progress=False)
+    PreTrainedTokenizerFast(tokenizer_object=trainer._tokenizer, bos_token="<s>", eos_token="</s>",
+                            pad_token="<pad>", unk_token="<unk>", mask_token="<mask>").save_pretrained(
+        root / "ws" / "tokenizers" / "bpe")
+    return root
+
+
+@pytest.fixture
+def app(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StudioApp]:
+    """The app on the Model screen, on a workspace named by a relative path (no tmp path on screen)."""
+    monkeypatch.chdir(workspace_dir)
+    yield StudioApp(Workspace(Path("ws")), animations=False, start_screen="model")
+
+
+async def _settle(pilot: Pilot) -> None:
+    """Wait until every worker is done and the screen has shown the latest check."""
+    screen = pilot.app.screen
+    for _ in range(600):
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if isinstance(screen, ModelScreen) and screen.report is not None and not pilot.app.workers._workers:
+            checked_seq = getattr(screen, "_shown_seq", None)
+            if checked_seq == screen.seq:
+                return
+    raise AssertionError("the Model screen never finished checking")
+
+
+async def _type_into(pilot: Pilot, field: str, text: str) -> None:
+    row = pilot.app.screen.query_one(f"#field-{field.replace('.', '-')}", FieldRow)
+    row.input.focus()
+    await pilot.pause()
+    row.input.value = ""
+    await pilot.press(*text)
+    await _settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_edit_shows_problem_and_fix_key_clears_it(app: StudioApp, size: tuple[int, int]) -> None:
+    """Typing 3 heads for hidden 128 shows a problem on that field; ctrl+f applies the fix; it is gone."""
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ModelScreen)
+        assert screen.report.problems == []
+        assert screen.report.estimates["params"] > 0
+        await _type_into(pilot, "model.num_attention_heads", "3")
+        assert [p.field for p in screen.report.problems] == ["model.num_attention_heads"]
+        assert screen.query_one("#field-model-num_attention_heads", FieldRow).has_class("-problem")
+        assert screen.query_one(ProblemList).current_fix() == "model.num_attention_heads=2"
+        await pilot.press("ctrl+f")
+        await _settle(pilot)
+        assert screen.report.problems == []
+        assert screen.config.model.fields["num_attention_heads"] == 2
+        assert screen.query_one("#field-model-num_attention_heads", FieldRow).input.value == "2"
+
+
+async def test_bad_value_is_a_problem_not_a_crash(app: StudioApp) -> None:
+    """A value of the wrong type (a block size of 'abc', a dropout of 2) is shown as a problem."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        await _type_into(pilot, "data.block_size", "abc")
+        problems = screen.query_one(ProblemList)
+        assert problems.fixes == [None] and "block_size" in str(problems.get_option_at_index(0).prompt)
+        await _type_into(pilot, "data.block_size", "128")
+        await _type_into(pilot, "model.hidden_dropout_prob", "2")
+        assert [p.field for p in screen.report.problems] == ["model.hidden_dropout_prob"]
+
+
+async def test_reformer_for_causal_lm_needs_its_rules(app: StudioApp) -> None:
+    """Choosing Reformer and causal LM gives a decoder config; an axial shape off the block is flagged."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        screen.query_one("#choose-arch").value = "reformer"
+        await _settle(pilot)
+        screen.query_one("#choose-task").value = "clm"
+        await _settle(pilot)
+        assert screen.config.model.arch == "reformer" and screen.config.model.fields["is_decoder"] is True
+        await _type_into(pilot, "model.axial_pos_shape", "[8,8]")
+        fields = [p.field for p in screen.report.problems]
+        assert "model.axial_pos_shape" in fields
+
+
+async def test_save_writes_a_run_config(app: StudioApp, workspace_dir: Path) -> None:
+    """ctrl+s writes configs/NAME.yaml under the workspace, loadable as a run config."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await _type_into(pilot, "studio.name", "my-run")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = workspace_dir / "ws" / "configs" / "my-run.yaml"
+    data = yaml.safe_load(saved.read_text())
+    assert data["model"]["arch"] == "roberta" and data["studio"]["name"] == "my-run"
+    assert os.path.basename(data["data"]["tokenizer"]) == "bpe"
+
+
+def test_model_screen_snapshot(app: StudioApp, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """The Model screen at 120x40 with the tiny-cpu preset checked and estimated."""
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_settle)
