@@ -48,7 +48,7 @@ class TmuxSession:
 
     def _tmux(self, *args: str) -> str:
         result = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30, env=_TMUX_ENV
         )
         if result.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)}: {result.stderr.strip()}")
@@ -91,6 +91,12 @@ class TmuxSession:
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-session", "-t", self.name], capture_output=True)
+
+
+# An explicit environment, without COLUMNS/LINES: with env=None a child inherits the C-level environment,
+# where GNU readline (imported under pytest) has set COLUMNS=80 LINES=24, and a tmux server started with
+# them makes every app in it believe the terminal is 80x24 whatever the window size.
+_TMUX_ENV = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
 
 
 def _quote(arg: str) -> str:

@@ -12,8 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("config", help="create run configs")
     sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     init = sub.add_parser("init", help="write a run config from a preset")
-    init.add_argument("--preset", required=True,
-                      help="model preset: esperberto-84m, tiny-cpu, small, base, bert-tiny, gpt2-tiny, llama-tiny, reformer-tiny")
+    init.add_argument(
+        "--preset",
+        required=True,
+        help="model preset: esperberto-84m, tiny-cpu, small, base, bert-tiny, gpt2-tiny, llama-tiny, reformer-tiny",
+    )
     init.add_argument("--corpus", required=True, help="corpus file or folder")
     init.add_argument("--tokenizer", required=True, help="tokenizer directory")
     init.add_argument("--task", choices=("mlm", "clm"), default=None, help="masked or causal LM")

@@ -273,21 +273,18 @@ class LineReader:
     def line_start(self, line: int) -> int:
         """Byte offset where `line` starts (0-based)."""
         at_line, offset = self.index.checkpoint_for(line)
+        block, block_start = b"", offset
         while at_line < line:
-            offset = self._skip_line(offset)
+            found = block.find(b"\n", offset - block_start)
+            if found < 0:  # read on from where we are; one block usually covers all skipped lines
+                block_start = offset = max(offset, block_start + len(block))
+                block = os.pread(self._fd, READ_BLOCK, offset)
+                if not block:
+                    return offset
+                continue
+            offset = block_start + found + 1
             at_line += 1
         return offset
-
-    def _skip_line(self, offset: int) -> int:
-        """Offset just after the newline ending the line at `offset` (or the file end)."""
-        while True:
-            block = os.pread(self._fd, READ_BLOCK, offset)
-            if not block:
-                return offset
-            found = block.find(b"\n")
-            if found >= 0:
-                return offset + found + 1
-            offset += len(block)
 
     def read_lines(self, first: int, count: int) -> list[RawLine]:
         """Up to `count` lines from `first`, each cut at `line_limit` bytes."""

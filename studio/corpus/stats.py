@@ -23,7 +23,10 @@ Only duplicate hashing touches each line from Python (`map(hash, ...)`, in C).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +34,14 @@ from typing import Any
 import numpy as np
 
 from studio.corpus.document import CorpusDocument
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 from studio.progress import CancelFlag, ProgressCallback, ProgressUpdate, no_progress
 from studio.text import is_unusual, visible
 
 READ_BLOCK = 8 << 20
+PARALLEL_MIN_BYTES = 256 << 20  # below this, starting worker processes costs more than it saves
+RANGE_BYTES = 64 << 20  # the share of a file one worker process counts at a time
+PROGRESS_SECONDS = 0.1
 DUPLICATE_BUDGET = 8_000_000  # distinct line hashes kept exactly (64 MB)
 _COMPACT_EVERY = 2_000_000
 CHAR_LENGTH_CAP = 4096  # line lengths at or above the cap share the last histogram bin
@@ -78,8 +84,10 @@ class CorpusStats:
         return self.nul_bytes > 0
 
     def top_chars(self, count: int = TOP_CHARS) -> list[tuple[str, int, str]]:
-        """The most frequent characters as (char, count, flag); flag is '', 'control' or 'rare script'."""
-        ranked = sorted(self.char_counts.items(), key=lambda item: (-item[1], item[0]))[:count]
+        """The most frequent characters but `\\n`, as (char, count, flag); flag is '', 'control',
+        'unusual' or 'rare script'."""
+        counts = (item for item in self.char_counts.items() if item[0] != "\n")  # the line separator
+        ranked = sorted(counts, key=lambda item: (-item[1], item[0]))[:count]
         main_scripts = _main_scripts(self.char_counts)
         return [(char, n, _flag(char, main_scripts)) for char, n in ranked]
 
@@ -298,6 +306,34 @@ class _Accumulator:
         if self.hash_pending >= _COMPACT_EVERY:
             self._compact()
 
+    def compact(self) -> None:
+        """Fold pending line hashes into the sorted distinct set (and sample if over budget)."""
+        self._compact()
+
+    def merge(self, other: _Accumulator) -> None:
+        """Add the figures of the range that follows this one (counted separately)."""
+        for name in ("stats_lines", "total_bytes", "chars", "words", "empty", "invalid"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.byte_counts += other.byte_counts
+        self.line_chars += other.line_chars
+        self.line_words += other.line_words
+        for value, count in other.code_points.items():
+            self.code_points[value] = self.code_points.get(value, 0) + count
+        if other.longest_chars > self.longest_chars:
+            self.longest_chars = other.longest_chars
+            self.longest_line = self.lines_done + other.longest_line
+        self.lines_done += other.lines_done
+        self._compact()
+        other._compact()
+        bits = max(self.sample_bits, other.sample_bits)
+        mask = (1 << bits) - 1
+        mine, theirs = self.hashes[(self.hashes & mask) == 0], other.hashes[(other.hashes & mask) == 0]
+        self.duplicates += other.duplicates
+        self.sample_bits = bits
+        self.hashes = mine
+        self.hash_parts, self.hash_pending = [theirs], len(theirs)
+        self._compact()  # hashes seen in both ranges count as duplicates here
+
     def _compact(self) -> None:
         combined = np.concatenate([self.hashes, *self.hash_parts])
         self.hash_parts, self.hash_pending = [], 0
@@ -414,8 +450,13 @@ def compute_stats(
     cancel: CancelFlag | None = None,
     column: str = "text",
     cache_dir: str | Path | None = None,
+    workers: int | None = None,
 ) -> CorpusStats:
-    """Stream a corpus once and return its statistics (see the module docstring)."""
+    """Stream a corpus once and return its statistics (see the module docstring).
+
+    Corpora over `PARALLEL_MIN_BYTES` are cut into line-aligned ranges counted by `workers`
+    processes (default: one per CPU) and merged; smaller ones are counted in this thread.
+    """
     if isinstance(source, CorpusDocument):
         document = source
     else:
@@ -423,40 +464,205 @@ def compute_stats(
     if not document.segments:
         document.prepare(progress, cancel)
     stats = CorpusStats(str(document.path), files=len(document.segments))
-    total = sum(_size(s.text_path) for s in document.segments)
-    accumulator = _Accumulator()
-    done = 0
+    sizes = [_size(s.text_path) for s in document.segments]
+    total = sum(sizes)
     progress(ProgressUpdate("stats", 0, total))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    accumulator: _Accumulator | None = None
+    if workers > 1 and total >= PARALLEL_MIN_BYTES:
+        accumulator = _count_in_processes(document, sizes, workers, progress, cancel)
+    if accumulator is None:  # small, single CPU, or worker processes could not start
+        accumulator = _Accumulator()
+        done = 0
+        for segment, size in zip(document.segments, sizes, strict=True):
+
+            def report(count: int, base: int = done) -> None:
+                progress(ProgressUpdate("stats", base + count, total, f"{accumulator.stats_lines:,} lines"))
+
+            _count_range(segment.text_path, 0, size, accumulator, cancel, report)
+            done += size
     for segment in document.segments:
-        try:
-            handle = open(segment.text_path, "rb")
-        except OSError as exc:
-            raise StudioError(f"{segment.text_path}: cannot be read ({exc.strerror})") from None
-        with handle:
-            leftover = b""
-            while True:
-                if cancel is not None:
-                    cancel.check()
-                block = handle.read(READ_BLOCK)
-                buffer = leftover + block if leftover else block
-                if not block:
-                    if buffer:
-                        accumulator.add_piece(buffer, ends_line=True)
-                    break
-                cut = buffer.rfind(b"\n") + 1
-                if cut == 0 and len(buffer) >= READ_BLOCK:  # a line longer than a block
-                    cut = _utf8_boundary(buffer)
-                    accumulator.add_piece(buffer[:cut], ends_line=False)
-                elif cut:
-                    accumulator.add_piece(buffer[:cut], ends_line=True)
-                leftover = buffer[cut:]
-                done += len(block)
-                progress(ProgressUpdate("stats", done, total, f"{accumulator.stats_lines:,} lines"))
         stats.unterminated_last_line = stats.unterminated_last_line or _ends_without_newline(
             segment.text_path
         )
     accumulator.finish(stats)
     return stats
+
+
+def _count_range(
+    path: Path,
+    start: int,
+    end: int,
+    accumulator: _Accumulator,
+    cancel: CancelFlag | Any | None,
+    report: Callable[[int], None],
+) -> None:
+    """Count bytes [start, end) of a file; `start` must be a line start. Reports bytes read."""
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise StudioError(f"{path}: cannot be read ({exc.strerror})") from None
+    accumulator.previous_ends_in_word = False  # a range starts a line: no word continues into it
+    with handle:
+        handle.seek(start)
+        position = start
+        leftover = b""
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            block = handle.read(min(READ_BLOCK, end - position)) if position < end else b""
+            position += len(block)
+            buffer = leftover + block if leftover else block
+            if not block:
+                if buffer:
+                    accumulator.add_piece(buffer, ends_line=True)
+                break
+            cut = buffer.rfind(b"\n") + 1
+            if cut == 0 and len(buffer) >= READ_BLOCK:  # a line longer than a block
+                cut = _utf8_boundary(buffer)
+                accumulator.add_piece(buffer[:cut], ends_line=False)
+            elif cut:
+                accumulator.add_piece(buffer[:cut], ends_line=True)
+            leftover = buffer[cut:]
+            report(position - start)
+
+
+def _line_aligned_ranges(path: Path, size: int, target: int) -> list[tuple[int, int]]:
+    """Cut a file into ranges of about `target` bytes, each starting at a line start."""
+    cuts = [0]
+    with open(path, "rb") as handle:
+        while cuts[-1] + target < size:
+            handle.seek(cuts[-1] + target)
+            position = cuts[-1] + target
+            while True:  # find the next newline (reads on through a very long line)
+                block = handle.read(1 << 16)
+                if not block:
+                    position = size
+                    break
+                found = block.find(b"\n")
+                if found >= 0:
+                    position += found + 1
+                    break
+                position += len(block)
+            if position >= size:
+                break
+            cuts.append(position)
+    return list(zip(cuts, [*cuts[1:], size], strict=True))
+
+
+# -- counting in worker processes ---------------------------------------------------------------
+
+_worker_cancel: Any = None
+_worker_progress: Any = None
+
+
+def _init_worker(cancel_event: Any, progress_counter: Any) -> None:
+    global _worker_cancel, _worker_progress
+    _worker_cancel, _worker_progress = cancel_event, progress_counter
+    # Nothing a worker prints may reach the terminal: the parent may be drawing the app on it.
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+
+
+def _count_range_in_worker(path: str, start: int, end: int) -> _Accumulator:
+    accumulator = _Accumulator()
+    reported = 0
+
+    def report(count: int) -> None:
+        nonlocal reported
+        with _worker_progress.get_lock():
+            _worker_progress.value += count - reported
+        reported = count
+
+    _count_range(Path(path), start, end, accumulator, _worker_cancel, report)
+    accumulator.compact()
+    return accumulator
+
+
+def _count_in_processes(
+    document: CorpusDocument,
+    sizes: list[int],
+    workers: int,
+    progress: ProgressCallback,
+    cancel: CancelFlag | None,
+) -> _Accumulator | None:
+    """Count line-aligned ranges in `workers` spawned processes and merge them in order
+    (None if the processes could not run)."""
+    import concurrent.futures.process
+    import multiprocessing
+
+    tasks = [
+        (str(segment.text_path), start, end)
+        for segment, size in zip(document.segments, sizes, strict=True)
+        for start, end in _line_aligned_ranges(segment.text_path, size, RANGE_BYTES)
+    ]
+    total = sum(sizes)
+    # spawn, not fork: the caller may be a threaded app, and forking threads is unsafe
+    context = multiprocessing.get_context("spawn")
+    try:
+        return _run_pool(context, tasks, workers, total, progress, cancel)
+    except concurrent.futures.process.BrokenProcessPool:
+        return None  # e.g. a parent whose __main__ cannot be re-imported: count in this thread
+
+
+@contextlib.contextmanager
+def _same_hash_seed_in_children() -> Iterator[None]:
+    """Line hashes (`hash(bytes)`) must agree between worker processes, and Python salts them per
+    process unless PYTHONHASHSEED is set: set it for the children being started, then restore."""
+    saved = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = "1887"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = saved
+
+
+def _run_pool(
+    context: Any,
+    tasks: list[tuple[str, int, int]],
+    workers: int,
+    total: int,
+    progress: ProgressCallback,
+    cancel: CancelFlag | None,
+) -> _Accumulator:
+    import concurrent.futures
+
+    cancel_event = context.Event()
+    counter = context.Value("q", 0)
+    merged = _Accumulator()
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(cancel_event, counter),
+    ) as pool:
+        with _same_hash_seed_in_children():  # workers start while the tasks are submitted
+            futures = [pool.submit(_count_range_in_worker, *task) for task in tasks]
+        try:
+            for future in futures:  # merge in file order; report progress while waiting
+                while True:
+                    try:
+                        part = future.result(timeout=PROGRESS_SECONDS)
+                        break
+                    except concurrent.futures.TimeoutError:
+                        if cancel is not None and cancel.is_set():
+                            raise Cancelled() from None
+                        progress(
+                            ProgressUpdate("stats", counter.value, total, f"{merged.stats_lines:,} lines")
+                        )
+                merged.merge(part)
+        except BaseException:
+            cancel_event.set()
+            for pending in futures:
+                pending.cancel()
+            raise
+    progress(ProgressUpdate("stats", total, total, f"{merged.stats_lines:,} lines"))
+    return merged
 
 
 def _size(path: Path) -> int:

@@ -32,18 +32,24 @@ def tokenizer_fields(arch_name: str, tokenizer_dir: str | Path) -> dict[str, Any
     return fields
 
 
-def config_from_preset(preset_name: str, corpus: str, tokenizer: str, task: str | None = None,
-                       name: str | None = None) -> RunConfig:
+def config_from_preset(
+    preset_name: str, corpus: str, tokenizer: str, task: str | None = None, name: str | None = None
+) -> RunConfig:
     """A run config from a preset, with the vocabulary and special ids taken from the tokenizer."""
     from studio.model.registry import get_arch
 
     preset = get_preset(preset_name)
     task = task or preset.tasks[0]
     if task not in preset.tasks:
-        raise StudioError(f"preset {preset_name} does not support task {task!r}",
-                          f"it supports: {', '.join(preset.tasks)}")
+        raise StudioError(
+            f"preset {preset_name} does not support task {task!r}", f"it supports: {', '.join(preset.tasks)}"
+        )
     arch = get_arch(preset.arch)
-    model_fields = {**arch.task_fields.get(task, {}), **preset.model, **tokenizer_fields(preset.arch, tokenizer)}
+    model_fields = {
+        **arch.task_fields.get(task, {}),
+        **preset.model,
+        **tokenizer_fields(preset.arch, tokenizer),
+    }
     data = DataConfig(corpus=str(corpus), tokenizer=str(tokenizer), **preset.data)
     return RunConfig(
         data=data,

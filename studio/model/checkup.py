@@ -48,8 +48,9 @@ class CheckReport:
         }
 
 
-def load_for_check(path: str | Path, overrides: Sequence[str] = (), fix: bool = False
-                   ) -> tuple[RunConfig | None, list[Problem]]:
+def load_for_check(
+    path: str | Path, overrides: Sequence[str] = (), fix: bool = False
+) -> tuple[RunConfig | None, list[Problem]]:
     """The config at `path` with overrides; an unknown arch or task is returned as a problem."""
     try:
         return load_config(path, overrides), []
@@ -93,8 +94,13 @@ def _raw_with_overrides(path: str | Path, overrides: Sequence[str]) -> dict[str,
     return raw
 
 
-def checkup(config: RunConfig | None, early_problems: Sequence[Problem] = (), fix: bool = False,
-            measure: bool = False, tokenizer_candidates: Sequence[str | Path] = ()) -> CheckReport:
+def checkup(
+    config: RunConfig | None,
+    early_problems: Sequence[Problem] = (),
+    fix: bool = False,
+    measure: bool = False,
+    tokenizer_candidates: Sequence[str | Path] = (),
+) -> CheckReport:
     """Validate (and with `fix`, repair) a config, then estimate it when its sizes are sound."""
     from studio.errors import StudioError
     from studio.model.validate import apply_fixes, check

@@ -116,7 +116,12 @@ def _is_lookup(name: str) -> bool:
     lowered = name.lower()
     if "norm" in lowered:
         return False
-    return "embeddings" in lowered or lowered.startswith(("wte.", "wpe.")) or ".wte." in lowered or ".wpe." in lowered
+    return (
+        "embeddings" in lowered
+        or lowered.startswith(("wte.", "wpe."))
+        or ".wte." in lowered
+        or ".wpe." in lowered
+    )
 
 
 def _attention_context(hf_config: Any, block: int) -> int:
@@ -126,21 +131,28 @@ def _attention_context(hf_config: Any, block: int) -> int:
     contexts = []
     for kind in hf_config.attn_layers:
         chunk = getattr(hf_config, f"{kind}_attn_chunk_length")
-        around = 1 + getattr(hf_config, f"{kind}_num_chunks_before") + getattr(hf_config, f"{kind}_num_chunks_after")
+        around = (
+            1
+            + getattr(hf_config, f"{kind}_num_chunks_before")
+            + getattr(hf_config, f"{kind}_num_chunks_after")
+        )
         hashes = hf_config.num_hashes if kind == "lsh" else 1
         contexts.append(min(block, chunk * around) * hashes)
     return round(sum(contexts) / max(1, len(contexts)))
 
 
-def estimate(config: RunConfig, corpus_tokens: int | None = None,
-             tokens_per_second: float | None = None) -> Estimate:
+def estimate(
+    config: RunConfig, corpus_tokens: int | None = None, tokens_per_second: float | None = None
+) -> Estimate:
     """The estimates for a valid config (imports torch and transformers)."""
     total, matmul, hf_config = count_parameters(config)
     block = config.data.block_size
     layers = int(getattr(hf_config, "num_hidden_layers", 0) or len(getattr(hf_config, "attn_layers", ())))
     hidden = int(hf_config.hidden_size)
     heads = int(hf_config.num_attention_heads)
-    head_dim = int(getattr(hf_config, "attention_head_size", 0) or getattr(hf_config, "head_dim", 0) or hidden // heads)
+    head_dim = int(
+        getattr(hf_config, "attention_head_size", 0) or getattr(hf_config, "head_dim", 0) or hidden // heads
+    )
     context = _attention_context(hf_config, block)
     flops = 6 * matmul + 6 * layers * context * heads * head_dim
     train = config.train
@@ -156,15 +168,22 @@ def estimate(config: RunConfig, corpus_tokens: int | None = None,
         notes.append(f"steps from {epochs:g} epochs over the corpus")
     memory = memory_estimate(config, hf_config, total, layers, hidden, heads, context)
     return Estimate(
-        params=total, matmul_params=matmul, flops_per_token=flops, memory=memory,
-        tokens_per_step=tokens_per_step, planned_steps=planned_steps,
+        params=total,
+        matmul_params=matmul,
+        flops_per_token=flops,
+        memory=memory,
+        tokens_per_step=tokens_per_step,
+        planned_steps=planned_steps,
         planned_tokens=planned_steps * tokens_per_step if planned_steps else None,
-        corpus_tokens=corpus_tokens, tokens_per_second=tokens_per_second, notes=notes,
+        corpus_tokens=corpus_tokens,
+        tokens_per_second=tokens_per_second,
+        notes=notes,
     )
 
 
-def memory_estimate(config: RunConfig, hf_config: Any, params: int, layers: int, hidden: int, heads: int,
-                    context: int) -> MemoryEstimate:
+def memory_estimate(
+    config: RunConfig, hf_config: Any, params: int, layers: int, hidden: int, heads: int, context: int
+) -> MemoryEstimate:
     """Weights, gradients and AdamW moments in fp32 (mixed precision keeps fp32 masters), and
     activations for one micro-batch at this precision."""
     train = config.train
@@ -180,8 +199,12 @@ def memory_estimate(config: RunConfig, hf_config: Any, params: int, layers: int,
         activations = layers * tokens * (17 * hidden + 2.5 * heads * context) * act_bytes
     vocab = int(getattr(hf_config, "vocab_size", 0))
     activations += tokens * vocab * 4 * 2  # fp32 logits and their gradient
-    return MemoryEstimate(weights=params * 4, gradients=params * 4, optimizer=params * 4 * ADAMW_STATES,
-                          activations=int(activations))
+    return MemoryEstimate(
+        weights=params * 4,
+        gradients=params * 4,
+        optimizer=params * 4 * ADAMW_STATES,
+        activations=int(activations),
+    )
 
 
 # --- tokens in the corpus ---------------------------------------------------------------------------
@@ -193,13 +216,21 @@ def corpus_files(corpus: str | Path) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES
-                      and not p.name.startswith("."))
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES and not p.name.startswith(".")
+        )
     return []
 
 
-def count_corpus_tokens(corpus: str | Path, tokenizer_dir: str | Path, sample_bytes: int = SAMPLE_BYTES,
-                        progress: ProgressCallback = no_progress, cancel: CancelFlag | None = None) -> int | None:
+def count_corpus_tokens(
+    corpus: str | Path,
+    tokenizer_dir: str | Path,
+    sample_bytes: int = SAMPLE_BYTES,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelFlag | None = None,
+) -> int | None:
     """Tokens in the corpus under this tokenizer, from a sample spread through it (None: not plain text)."""
     files = [f for f in corpus_files(corpus) if f.suffix.lower() in _TEXT_SUFFIXES]
     if not files:

@@ -45,8 +45,9 @@ def field_info(arch: str) -> FieldInfo:
     return FieldInfo(arch, dict(hf_config_fields(arch)), dict(field_help(arch)))
 
 
-def draft_config(preset_name: str, corpus: str, tokenizer: str, task: str | None = None,
-                 name: str | None = None) -> RunConfig:
+def draft_config(
+    preset_name: str, corpus: str, tokenizer: str, task: str | None = None, name: str | None = None
+) -> RunConfig:
     """`config_from_preset`, but a missing or unreadable tokenizer leaves the vocabulary to fix later."""
     from studio.model.build import config_from_preset
     from studio.model.presets import get_preset
@@ -82,8 +83,9 @@ def corpus_tokens(corpus: str, tokenizer: str) -> int | None:
         return None
 
 
-def live_check(config: RunConfig, tokenizer_candidates: Sequence[str | Path] = (),
-               tokens_per_second: float | None = None) -> LiveReport:
+def live_check(
+    config: RunConfig, tokenizer_candidates: Sequence[str | Path] = (), tokens_per_second: float | None = None
+) -> LiveReport:
     """Everything the form shows for this config: problems, estimates and the schedule."""
     from studio.model.estimate import estimate
     from studio.model.schedule import lr_schedule
@@ -115,11 +117,17 @@ def command_line(config: RunConfig, preset_name: str, out: str) -> str:
     from studio.model.build import config_from_preset
 
     try:
-        base = config_from_preset(preset_name, config.data.corpus, config.data.tokenizer, task=config.model.task,
-                                  name=config.studio.name).to_dict()
+        base = config_from_preset(
+            preset_name,
+            config.data.corpus,
+            config.data.tokenizer,
+            task=config.model.task,
+            name=config.studio.name,
+        ).to_dict()
     except StudioError:
-        base = draft_config(preset_name, config.data.corpus, config.data.tokenizer, config.model.task,
-                            config.studio.name).to_dict()
+        base = draft_config(
+            preset_name, config.data.corpus, config.data.tokenizer, config.model.task, config.studio.name
+        ).to_dict()
     current = config.to_dict()
     sets = []
     for section in ("data", "model", "train", "studio"):
@@ -131,8 +139,19 @@ def command_line(config: RunConfig, preset_name: str, out: str) -> str:
         for key in base[section]:
             if key not in current[section] and section in ("model", "train"):
                 sets.append(assignment(f"{section}.{key}", None))
-    words = ["studio", "config", "init", "--preset", preset_name, "--task", config.model.task,
-             "--corpus", config.data.corpus or "CORPUS", "--tokenizer", config.data.tokenizer or "TOKENIZER"]
+    words = [
+        "studio",
+        "config",
+        "init",
+        "--preset",
+        preset_name,
+        "--task",
+        config.model.task,
+        "--corpus",
+        config.data.corpus or "CORPUS",
+        "--tokenizer",
+        config.data.tokenizer or "TOKENIZER",
+    ]
     for item in sets:
         words += ["--set", item]
     words += ["--out", out]

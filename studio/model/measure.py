@@ -34,13 +34,19 @@ class Measurement:
         return dict(self.__dict__)
 
 
-def measure_steps(config: RunConfig, timeout: float = 600.0, device: str | None = None,
-                  progress: ProgressCallback = no_progress, cancel: CancelFlag | None = None) -> Measurement:
+def measure_steps(
+    config: RunConfig,
+    timeout: float = 600.0,
+    device: str | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelFlag | None = None,
+) -> Measurement:
     """Run two real training steps of this config in a subprocess."""
     command = [sys.executable, "-m", "studio.model.measure"] + ([device] if device else [])
     progress(ProgressUpdate("measuring", 0, 2, "starting"))
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert process.stdin is not None
     process.stdin.write(config.to_yaml())
     process.stdin.close()
@@ -62,8 +68,9 @@ def measure_steps(config: RunConfig, timeout: float = 600.0, device: str | None 
         reason = (result or {}).get("error") or (err.strip().splitlines() or ["no output"])[-1]
         raise StudioError(f"measuring failed: {reason}", "check the config with `studio model check`")
     progress(ProgressUpdate("measuring", 2, 2, "done"))
-    return Measurement(result["device"], result["step_seconds"], result["peak_memory_bytes"],
-                       result["tokens_per_second"])
+    return Measurement(
+        result["device"], result["step_seconds"], result["peak_memory_bytes"], result["tokens_per_second"]
+    )
 
 
 def _last_json(text: str) -> dict[str, Any] | None:
@@ -118,8 +125,13 @@ def run_two_steps(config: RunConfig, device_name: str | None = None) -> dict[str
         times.append(time.perf_counter() - start)
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss_bytes()
     step = times[-1]
-    return {"device": str(device), "step_seconds": step, "peak_memory_bytes": int(peak),
-            "tokens_per_second": batch * block / step if step > 0 else 0.0, "loss": float(loss.detach())}
+    return {
+        "device": str(device),
+        "step_seconds": step,
+        "peak_memory_bytes": int(peak),
+        "tokens_per_second": batch * block / step if step > 0 else 0.0,
+        "loss": float(loss.detach()),
+    }
 
 
 def main() -> int:

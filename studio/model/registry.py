@@ -22,9 +22,7 @@ def get_arch(name: str) -> Arch:
     try:
         return ARCHES[name]
     except (KeyError, TypeError):
-        raise StudioError(
-            f"unknown architecture {name!r}", f"choose one of: {', '.join(ARCHES)}"
-        ) from None
+        raise StudioError(f"unknown architecture {name!r}", f"choose one of: {', '.join(ARCHES)}") from None
 
 
 @functools.cache
@@ -52,4 +50,6 @@ def field_help(arch: str) -> dict[str, str]:
             help_texts[current] = f"{help_texts[current]} {line.strip()}".strip()
         elif current and line.strip() and not line.startswith(" " * 8):
             current = None
-    return {name: re.sub(r"\[`?([^\]`]+)`?\]", r"\1", text).replace("`", "") for name, text in help_texts.items()}
+    return {
+        name: re.sub(r"\[`?([^\]`]+)`?\]", r"\1", text).replace("`", "") for name, text in help_texts.items()
+    }

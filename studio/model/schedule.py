@@ -23,8 +23,9 @@ def warmup_steps_for(train: dict[str, Any], total_steps: int) -> int:
     return int(warmup)
 
 
-def lr_schedule(train: dict[str, Any], total_steps: int | None = None,
-                points: int = DEFAULT_POINTS) -> list[tuple[int, float]]:
+def lr_schedule(
+    train: dict[str, Any], total_steps: int | None = None, points: int = DEFAULT_POINTS
+) -> list[tuple[int, float]]:
     """(step, learning rate) pairs across the run, from the scheduler the Trainer will build."""
     import torch
     import transformers
@@ -37,14 +38,19 @@ def lr_schedule(train: dict[str, Any], total_steps: int | None = None,
     kwargs = dict(train.get("lr_scheduler_kwargs") or {})
     try:
         scheduler = transformers.get_scheduler(
-            train.get("lr_scheduler_type", "linear"), optimizer,
-            num_warmup_steps=warmup_steps_for(train, steps), num_training_steps=steps,
+            train.get("lr_scheduler_type", "linear"),
+            optimizer,
+            num_warmup_steps=warmup_steps_for(train, steps),
+            num_training_steps=steps,
             scheduler_specific_kwargs=kwargs,
         )
     except (ValueError, TypeError, KeyError) as exc:
         raise StudioError(f"train.lr_scheduler_type: cannot build the scheduler ({exc})") from None
-    samples = sorted({round(i * steps / (points - 1)) for i in range(points)}) if steps >= points else list(
-        range(steps + 1))
+    samples = (
+        sorted({round(i * steps / (points - 1)) for i in range(points)})
+        if steps >= points
+        else list(range(steps + 1))
+    )
     lambdas = getattr(scheduler, "lr_lambdas", None)
     if lambdas:
         return [(step, base_lr * float(lambdas[0](step))) for step in samples]

@@ -46,7 +46,9 @@ def load_tokenizer_info(path: str | Path) -> TokenizerInfo:
     """Read a tokenizer directory (or a `tokenizer.json` / `.model` file); `StudioError` if unusable."""
     path = Path(path)
     if not str(path) or not path.exists():
-        raise StudioError(f"{path}: no such tokenizer", "train one with `studio tokenizer train` or pick another")
+        raise StudioError(
+            f"{path}: no such tokenizer", "train one with `studio tokenizer train` or pick another"
+        )
     directory = path if path.is_dir() else path.parent
     declared = _declared(directory)
     json_file = path if path.is_file() and path.suffix == ".json" else directory / "tokenizer.json"
@@ -96,8 +98,12 @@ def _from_tokenizer_json(file: Path, directory: Path, declared: dict[str, Any]) 
         raise StudioError(f"{file}: not a valid tokenizer file ({str(exc).splitlines()[0][:120]})") from None
     kind = declared.get("kind") or _infer_kind(spec)
     vocab = tokenizer.get_vocab(with_added_tokens=True)
-    return TokenizerInfo(str(directory), kind, tokenizer.get_vocab_size(with_added_tokens=True),
-                         *_specials(declared, vocab.get))
+    return TokenizerInfo(
+        str(directory),
+        kind,
+        tokenizer.get_vocab_size(with_added_tokens=True),
+        *_specials(declared, vocab.get),
+    )
 
 
 def _from_sentencepiece(file: Path, directory: Path, declared: dict[str, Any]) -> TokenizerInfo:
@@ -106,7 +112,9 @@ def _from_sentencepiece(file: Path, directory: Path, declared: dict[str, Any]) -
     try:
         sp = spm.SentencePieceProcessor(model_file=str(file))
     except Exception as exc:  # sentencepiece raises RuntimeError/OSError for bad files
-        raise StudioError(f"{file}: not a valid SentencePiece model ({str(exc).splitlines()[0][:120]})") from None
+        raise StudioError(
+            f"{file}: not a valid SentencePiece model ({str(exc).splitlines()[0][:120]})"
+        ) from None
     unk = sp.unk_id()
 
     def lookup(token: str) -> int | None:
@@ -118,7 +126,9 @@ def _from_sentencepiece(file: Path, directory: Path, declared: dict[str, Any]) -
     for role, piece_id in builtin.items():
         if piece_id >= 0:
             declared.setdefault(role, sp.id_to_piece(piece_id))
-    kind = declared.get("kind") or ("sentencepiece-bpe" if "bpe" in file.stem.lower() else "sentencepiece-unigram")
+    kind = declared.get("kind") or (
+        "sentencepiece-bpe" if "bpe" in file.stem.lower() else "sentencepiece-unigram"
+    )
     return TokenizerInfo(str(directory), kind, sp.get_piece_size(), *_specials(declared, lookup))
 
 

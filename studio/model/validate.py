@@ -21,16 +21,42 @@ from studio.model.registry import get_arch, hf_config_fields
 from studio.model.tokenizer_info import TokenizerInfo, load_tokenizer_info
 
 # Sizes that must be positive integers, and counts that may be zero but not negative.
-POSITIVE_INTS = frozenset({
-    "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-    "max_position_embeddings", "type_vocab_size", "n_embd", "n_layer", "n_head", "n_positions", "n_inner",
-    "num_key_value_heads", "head_dim", "attention_head_size", "feed_forward_size", "num_hashes",
-    "lsh_attn_chunk_length", "local_attn_chunk_length",
-})
-NON_NEGATIVE_INTS = frozenset({
-    "lsh_num_chunks_before", "lsh_num_chunks_after", "local_num_chunks_before", "local_num_chunks_after",
-    "chunk_size_feed_forward", "chunk_size_lm_head", "pad_token_id", "bos_token_id", "eos_token_id",
-})
+POSITIVE_INTS = frozenset(
+    {
+        "vocab_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+        "type_vocab_size",
+        "n_embd",
+        "n_layer",
+        "n_head",
+        "n_positions",
+        "n_inner",
+        "num_key_value_heads",
+        "head_dim",
+        "attention_head_size",
+        "feed_forward_size",
+        "num_hashes",
+        "lsh_attn_chunk_length",
+        "local_attn_chunk_length",
+    }
+)
+NON_NEGATIVE_INTS = frozenset(
+    {
+        "lsh_num_chunks_before",
+        "lsh_num_chunks_after",
+        "local_num_chunks_before",
+        "local_num_chunks_after",
+        "chunk_size_feed_forward",
+        "chunk_size_lm_head",
+        "pad_token_id",
+        "bos_token_id",
+        "eos_token_id",
+    }
+)
 POSITIVE_FLOATS = frozenset({"layer_norm_eps", "layer_norm_epsilon", "rms_norm_eps", "initializer_range"})
 TOKEN_ID_FIELDS = {"pad_token": "pad_token_id", "bos_token": "bos_token_id", "eos_token": "eos_token_id"}
 # Studio sets these itself from the tokenizer and the run; a user value is not needed.
@@ -64,7 +90,9 @@ def check_tokenizer(
         arch = get_arch(config.model.arch) if config.model.arch in ARCHS else None
         usable = _first_usable_tokenizer(candidates, arch, exclude=path)
         message = f"{exc.message}; the model needs its tokenizer for the vocabulary and special tokens"
-        return None, [Problem("data.tokenizer", message, assignment("data.tokenizer", usable) if usable else None)]
+        return None, [
+            Problem("data.tokenizer", message, assignment("data.tokenizer", usable) if usable else None)
+        ]
 
 
 def validate(config: RunConfig, tokenizer: TokenizerInfo | None) -> list[Problem]:
@@ -89,7 +117,9 @@ def apply_fixes(config: RunConfig, fixes: Iterable[str]) -> RunConfig:
     return config.with_overrides(list(fixes), source="fix")
 
 
-def fix_all(config: RunConfig, tokenizer: TokenizerInfo | None, rounds: int = 6) -> tuple[RunConfig, list[Problem]]:
+def fix_all(
+    config: RunConfig, tokenizer: TokenizerInfo | None, rounds: int = 6
+) -> tuple[RunConfig, list[Problem]]:
     """Apply every offered fix until none is left (one fix can uncover another); returns what remains."""
     problems = validate(config, tokenizer)
     for _ in range(rounds):
@@ -131,13 +161,19 @@ def effective_fields(config: RunConfig) -> tuple[dict[str, Any], list[Problem]]:
 def _field_problem(arch: Arch, key: str, value: Any, defaults: Mapping[str, Any]) -> Problem | None:
     name = f"model.{key}"
     if key not in defaults or key in _INTERNAL_FIELDS:
-        return Problem(name, f"{arch.name} has no field {key!r}{_did_you_mean(key, list(defaults))}; "
-                             "fields are the HF config class's own names", assignment(name, None))
+        return Problem(
+            name,
+            f"{arch.name} has no field {key!r}{_did_you_mean(key, list(defaults))}; "
+            "fields are the HF config class's own names",
+            assignment(name, None),
+        )
     default = defaults[key]
     try:
         _check_hf_value(name, value, default)
     except ConfigError as exc:
-        return Problem(name, exc.message, assignment(name, default) if default is not None else assignment(name, None))
+        return Problem(
+            name, exc.message, assignment(name, default) if default is not None else assignment(name, None)
+        )
     return _range_problem(name, key, value, default)
 
 
@@ -147,13 +183,18 @@ def _range_problem(name: str, key: str, value: Any, default: Any) -> Problem | N
         return None
     if is_probability(key) and not 0 <= number < 1:
         fixed = default if isinstance(default, int | float) and 0 <= default < 1 else 0.1
-        return Problem(name, f"{key} is a probability: it must be at least 0 and below 1, found {value}",
-                       assignment(name, fixed))
+        return Problem(
+            name,
+            f"{key} is a probability: it must be at least 0 and below 1, found {value}",
+            assignment(name, fixed),
+        )
     if key in POSITIVE_INTS and number <= 0:
         fixed = -number if number < 0 else default
         return Problem(name, f"{key} must be a positive whole number, found {value}", assignment(name, fixed))
     if key in NON_NEGATIVE_INTS and number < 0:
-        return Problem(name, f"{key} cannot be negative, found {value}", assignment(name, default if default else 0))
+        return Problem(
+            name, f"{key} cannot be negative, found {value}", assignment(name, default if default else 0)
+        )
     if key in POSITIVE_FLOATS and number <= 0:
         return Problem(name, f"{key} must be above 0, found {value}", assignment(name, default))
     return None
@@ -164,15 +205,19 @@ def _task_problems(config: RunConfig, arch: Arch) -> Iterator[Problem]:
     if task not in TASKS:
         yield _unknown_choice("model.task", task, TASKS, arch.tasks[0])
     elif task not in arch.tasks:
-        yield Problem("model.task", f"{arch.name} does not do {task} (it does {', '.join(arch.tasks)})",
-                      assignment("model.task", arch.tasks[0]))
+        yield Problem(
+            "model.task",
+            f"{arch.name} does not do {task} (it does {', '.join(arch.tasks)})",
+            assignment("model.task", arch.tasks[0]),
+        )
 
 
 def _unknown_choice(field: str, value: Any, choices: Sequence[str], default: str) -> Problem:
     suggestion = _did_you_mean(str(value), choices)
     fixed = suggestion.split("'")[1] if suggestion else default
-    return Problem(field, f"unknown value {value!r}{suggestion}; valid: {', '.join(choices)}",
-                   assignment(field, fixed))
+    return Problem(
+        field, f"unknown value {value!r}{suggestion}; valid: {', '.join(choices)}", assignment(field, fixed)
+    )
 
 
 # --- rules every architecture shares -------------------------------------------------------------
@@ -220,8 +265,11 @@ def vocab_matches_tokenizer(ctx: RuleContext) -> Iterator[Problem]:
         yield Problem(
             "model.vocab_size",
             f"vocab_size ({vocab}) differs from the tokenizer's {ctx.tokenizer.vocab_size} tokens: "
-            + ("ids past the table crash training" if (vocab or 0) < ctx.tokenizer.vocab_size
-               else "the extra rows are never trained"),
+            + (
+                "ids past the table crash training"
+                if (vocab or 0) < ctx.tokenizer.vocab_size
+                else "the extra rows are never trained"
+            ),
             assignment("model.vocab_size", ctx.tokenizer.vocab_size),
         )
 
@@ -252,17 +300,26 @@ def token_ids_match_tokenizer(ctx: RuleContext) -> Iterator[Problem]:
         value = ctx.fields.get(field_name)
         if value != wanted and (value is not None or role == "pad_token"):
             token = ctx.tokenizer.special_tokens[role]
-            yield Problem(f"model.{field_name}",
-                          f"{field_name} is {value!r} but the tokenizer's {token} is id {wanted}",
-                          assignment(f"model.{field_name}", wanted))
+            yield Problem(
+                f"model.{field_name}",
+                f"{field_name} is {value!r} but the tokenizer's {token} is id {wanted}",
+                assignment(f"model.{field_name}", wanted),
+            )
 
 
 def encoder_is_not_decoder(ctx: RuleContext) -> Iterator[Problem]:
     """A masked LM reads both directions: an encoder set as a decoder would mask the future."""
     arch = get_arch(ctx.config.model.arch)
-    if ctx.task == "mlm" and "is_decoder" not in arch.task_fields.get("mlm", {}) and ctx.fields.get("is_decoder"):
-        yield Problem("model.is_decoder", "a masked LM must not be a decoder (is_decoder: false)",
-                      assignment("model.is_decoder", False))
+    if (
+        ctx.task == "mlm"
+        and "is_decoder" not in arch.task_fields.get("mlm", {})
+        and ctx.fields.get("is_decoder")
+    ):
+        yield Problem(
+            "model.is_decoder",
+            "a masked LM must not be a decoder (is_decoder: false)",
+            assignment("model.is_decoder", False),
+        )
 
 
 def tokenizer_kind_fits(ctx: RuleContext) -> Iterator[Problem]:
@@ -276,8 +333,15 @@ def tokenizer_kind_fits(ctx: RuleContext) -> Iterator[Problem]:
         )
 
 
-SHARED_RULES = (heads_divide_hidden, positions_cover_block, vocab_matches_tokenizer, special_tokens_exist,
-                token_ids_match_tokenizer, encoder_is_not_decoder, tokenizer_kind_fits)
+SHARED_RULES = (
+    heads_divide_hidden,
+    positions_cover_block,
+    vocab_matches_tokenizer,
+    special_tokens_exist,
+    token_ids_match_tokenizer,
+    encoder_is_not_decoder,
+    tokenizer_kind_fits,
+)
 
 
 # --- data and train sections ---------------------------------------------------------------------
@@ -285,11 +349,17 @@ SHARED_RULES = (heads_divide_hidden, positions_cover_block, vocab_matches_tokeni
 
 def _data_problems(config: RunConfig) -> Iterator[Problem]:
     if config.data.block_size <= 0:
-        yield Problem("data.block_size", f"block_size must be positive, found {config.data.block_size}",
-                      assignment("data.block_size", 512))
+        yield Problem(
+            "data.block_size",
+            f"block_size must be positive, found {config.data.block_size}",
+            assignment("data.block_size", 512),
+        )
     if not 0 <= config.data.validation_split < 1:
-        yield Problem("data.validation_split", "validation_split is a fraction: at least 0 and below 1",
-                      assignment("data.validation_split", 0.01))
+        yield Problem(
+            "data.validation_split",
+            "validation_split is a fraction: at least 0 and below 1",
+            assignment("data.validation_split", 0.01),
+        )
     corpus = config.data.corpus
     if not corpus or not Path(corpus).exists():
         yield Problem("data.corpus", f"corpus {corpus!r} does not exist; pick a file or folder of text")
@@ -303,8 +373,11 @@ def _train_problems(config: RunConfig) -> Iterator[Problem]:
     for key, value in train.items():
         name = f"train.{key}"
         if key not in known:
-            yield Problem(name, f"TrainingArguments has no field {key!r}{_did_you_mean(key, list(known))}",
-                          assignment(name, None))
+            yield Problem(
+                name,
+                f"TrainingArguments has no field {key!r}{_did_you_mean(key, list(known))}",
+                assignment(name, None),
+            )
             continue
         try:
             _check_value(name, value, known[key])
@@ -314,23 +387,34 @@ def _train_problems(config: RunConfig) -> Iterator[Problem]:
     for key, fixed in positive.items():
         value = train.get(key, 1)
         if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
-            yield Problem(f"train.{key}", f"{key} must be above 0, found {value}", assignment(f"train.{key}", fixed))
+            yield Problem(
+                f"train.{key}", f"{key} must be above 0, found {value}", assignment(f"train.{key}", fixed)
+            )
     steps, epochs = train.get("max_steps", -1), train.get("num_train_epochs", 3.0)
     if isinstance(steps, int) and steps <= 0 and isinstance(epochs, int | float) and epochs <= 0:
-        yield Problem("train.max_steps", "neither max_steps nor num_train_epochs is above 0: nothing would train",
-                      assignment("train.max_steps", 1000))
+        yield Problem(
+            "train.max_steps",
+            "neither max_steps nor num_train_epochs is above 0: nothing would train",
+            assignment("train.max_steps", 1000),
+        )
     warmup = train.get("warmup_steps", 0)
     if isinstance(warmup, int | float) and not isinstance(warmup, bool):
         if warmup < 0:
-            yield Problem("train.warmup_steps", f"warmup_steps cannot be negative, found {warmup}",
-                          assignment("train.warmup_steps", 0))
+            yield Problem(
+                "train.warmup_steps",
+                f"warmup_steps cannot be negative, found {warmup}",
+                assignment("train.warmup_steps", 0),
+            )
         elif isinstance(steps, int) and steps > 0 and warmup >= 1 and warmup >= steps:
-            yield Problem("train.warmup_steps",
-                          f"warmup_steps ({warmup}) is not below max_steps ({steps}): the rate would never decay",
-                          assignment("train.warmup_steps", 0.05))
+            yield Problem(
+                "train.warmup_steps",
+                f"warmup_steps ({warmup}) is not below max_steps ({steps}): the rate would never decay",
+                assignment("train.warmup_steps", 0.05),
+            )
     if train.get("bf16") and train.get("fp16"):
-        yield Problem("train.fp16", "bf16 and fp16 are both on; pick one precision",
-                      assignment("train.fp16", False))
+        yield Problem(
+            "train.fp16", "bf16 and fp16 are both on; pick one precision", assignment("train.fp16", False)
+        )
 
 
 def _first_usable_tokenizer(candidates: Sequence[str | Path], arch: Arch | None, exclude: str) -> str | None:
@@ -359,7 +443,9 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 def params_estimate_is_meaningful(problems: Sequence[Problem]) -> bool:
     """Sizes can be estimated unless a size field itself is wrong."""
-    return not any(p.field.startswith("model.") and p.field.split(".", 1)[1] in POSITIVE_INTS for p in problems)
+    return not any(
+        p.field.startswith("model.") and p.field.split(".", 1)[1] in POSITIVE_INTS for p in problems
+    )
 
 
 __all__ = ["Problem", "apply_fixes", "check", "check_tokenizer", "effective_fields", "fix_all", "validate"]

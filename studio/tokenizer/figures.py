@@ -122,7 +122,9 @@ def _words_split_in_three(vocab: Vocabulary, words: Counter[str], cancel: Cancel
     return split
 
 
-def read_lines(path: str | Path, limit: int | None = 10_000, column: str = "text", seed: int = 0) -> list[str]:
+def read_lines(
+    path: str | Path, limit: int | None = 10_000, column: str = "text", seed: int = 0
+) -> list[str]:
     """Up to `limit` non-empty lines of a corpus (all when `limit` is None or 0), sampled evenly."""
     from studio.corpus.formats import describe_corpus
 
@@ -137,7 +139,9 @@ def read_lines(path: str | Path, limit: int | None = 10_000, column: str = "text
 
         found = [t for t in load_text_dataset(path, column)["text"] if t and t.strip()]
     if not found:
-        raise StudioError(f"{path}: no text to measure on (the corpus is empty)", "point at a corpus with some text")
+        raise StudioError(
+            f"{path}: no text to measure on (the corpus is empty)", "point at a corpus with some text"
+        )
     if limit and len(found) > limit:
         found = random.Random(seed).sample(found, limit)
     return found
@@ -146,7 +150,7 @@ def read_lines(path: str | Path, limit: int | None = 10_000, column: str = "text
 def held_out_lines(vocab: Vocabulary, limit: int = 10_000) -> list[str]:
     """Lines to measure on when none are given: the tail of the training corpus, when it still exists."""
     corpus = vocab.info.record.get("corpus")
-    if not corpus or not Path(corpus).exists():
+    if not corpus or not Path(corpus).is_absolute() or not Path(corpus).exists():
         return []
     return _tail_lines(Path(corpus), limit) if Path(corpus).is_file() else read_lines(corpus, limit)
 
@@ -171,4 +175,3 @@ def compare(vocabs: Sequence[Vocabulary], lines: Sequence[str], sample: str = ""
         "figures": [compute_figures(v, lines).to_dict() for v in vocabs],
         "pieces": [v.readable_pieces(sample) if sample else [] for v in vocabs],
     }
-

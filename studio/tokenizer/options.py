@@ -38,20 +38,36 @@ class SpecialTokens:
 SPECIALS: dict[str, SpecialTokens] = {
     "roberta": SpecialTokens(
         ("<s>", "<pad>", "</s>", "<unk>", "<mask>"),
-        {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
-         "cls_token": "<s>", "pad_token": "<pad>", "mask_token": "<mask>"},
+        {
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "sep_token": "</s>",
+            "cls_token": "<s>",
+            "pad_token": "<pad>",
+            "mask_token": "<mask>",
+        },
         ("<s>", "</s>"),
     ),
     "bert": SpecialTokens(
         ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"),
-        {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
-         "mask_token": "[MASK]"},
+        {
+            "unk_token": "[UNK]",
+            "sep_token": "[SEP]",
+            "pad_token": "[PAD]",
+            "cls_token": "[CLS]",
+            "mask_token": "[MASK]",
+        },
         ("[CLS]", "[SEP]"),
     ),
     "gpt2": SpecialTokens(
         ("<|endoftext|>", "<pad>"),
-        {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
-         "pad_token": "<pad>"},
+        {
+            "bos_token": "<|endoftext|>",
+            "eos_token": "<|endoftext|>",
+            "unk_token": "<|endoftext|>",
+            "pad_token": "<pad>",
+        },
     ),
     # SentencePiece's own order: unk 0, bos 1, eos 2, pad 3 (what Llama-style tokenizers use).
     "llama": SpecialTokens(
@@ -62,8 +78,13 @@ SPECIALS: dict[str, SpecialTokens] = {
     # Reformer's tokenizer knows eos, unk and pad; <mask> makes masked-LM training possible.
     "reformer": SpecialTokens(
         ("<unk>", "<s>", "</s>", "<pad>", "<mask>"),
-        {"unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>",
-         "mask_token": "<mask>"},
+        {
+            "unk_token": "<unk>",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "pad_token": "<pad>",
+            "mask_token": "<mask>",
+        },
     ),
 }
 
@@ -140,15 +161,21 @@ class TrainOptions:
         if self.model_max_length < 8:
             raise StudioError(f"model max length {self.model_max_length} is too small", "use 512 or more")
         if self.kind not in SENTENCEPIECE_KINDS and self.normalization not in ("nfkc", "none", "nmt_nfkc"):
-            raise StudioError(f"normalization {self.normalization!r} is not available for {self.kind}",
-                              "use nfkc or none")
+            raise StudioError(
+                f"normalization {self.normalization!r} is not available for {self.kind}", "use nfkc or none"
+            )
 
 
 # The alphabet every kind starts from, before any merge: byte-level BPE has all 256 bytes;
 # the others learn theirs from the corpus, so the floor is a small alphabet (the trainers then
 # refuse or pad when the corpus has more distinct characters than that).
-_ALPHABET_FLOOR = {"bytelevel-bpe": 256, "wordpiece": 30, "unigram": 30,
-                   "sentencepiece-unigram": 30, "sentencepiece-bpe": 30}
+_ALPHABET_FLOOR = {
+    "bytelevel-bpe": 256,
+    "wordpiece": 30,
+    "unigram": 30,
+    "sentencepiece-unigram": 30,
+    "sentencepiece-bpe": 30,
+}
 
 
 def minimum_vocab_size(options: TrainOptions) -> int:

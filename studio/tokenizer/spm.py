@@ -56,6 +56,7 @@ def _fields(data: bytes) -> list[tuple[int, Any]]:
     while pos < len(data):
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
+        value: int | bytes
         if wire == 0:
             value, pos = _varint(data, pos)
         elif wire == 1:
@@ -135,7 +136,13 @@ def spm_to_tokenizer(model: SpmModel) -> Any:
         merges = [(left, right) for _, _, left, right in sorted(ranked)]
         unk_piece = model.pieces[model.unk_id][0]
         tokenizer = Tokenizer(
-            BPE(vocab=vocab, merges=merges, unk_token=unk_piece, fuse_unk=True, byte_fallback=model.byte_fallback)
+            BPE(
+                vocab=vocab,
+                merges=merges,
+                unk_token=unk_piece,
+                fuse_unk=True,
+                byte_fallback=model.byte_fallback,
+            )
         )
     else:
         vocab_scores = [(piece, score) for piece, score, _kind in model.pieces]
@@ -153,7 +160,9 @@ def spm_to_tokenizer(model: SpmModel) -> Any:
         parts.append(normalizers.Replace(Regex(r"\A▁"), "▁▁"))
     tokenizer.normalizer = normalizers.Sequence(parts)
     if model.add_dummy_prefix:
-        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+            replacement="▁", prepend_scheme="always", split=False
+        )
     steps: list[Any] = [decoders.Replace("▁", " ")]
     if model.byte_fallback:
         steps.append(decoders.ByteFallback())

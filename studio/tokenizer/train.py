@@ -85,7 +85,9 @@ def check_corpus(corpus: str | Path) -> CorpusCheck:
                 chunk = handle.read(16 << 20)
             lines += last != b"\n"  # a last line without its line break
     if not has_text:
-        raise StudioError(f"{corpus}: the corpus holds only blank lines", "point at a corpus with some text in it")
+        raise StudioError(
+            f"{corpus}: the corpus holds only blank lines", "point at a corpus with some text in it"
+        )
     return CorpusCheck(info.total_bytes, lines, True)
 
 
@@ -96,7 +98,9 @@ def _mostly_invalid_utf8(data: bytes) -> bool:
     return text.count("\ufffd") > max(8, len(text) // 20)
 
 
-def estimate_sentencepiece_ram(kind: str, corpus_bytes: int, lines: int | None, sample_lines: int | None) -> int:
+def estimate_sentencepiece_ram(
+    kind: str, corpus_bytes: int, lines: int | None, sample_lines: int | None
+) -> int:
     """Bytes of RAM SentencePiece will use to hold (a sample of) the corpus while training."""
     if kind not in SENTENCEPIECE_KINDS:
         return 0
@@ -107,7 +111,9 @@ def estimate_sentencepiece_ram(kind: str, corpus_bytes: int, lines: int | None, 
     return int(corpus_bytes * _SPM_BYTES_PER_BYTE[kind] + lines * _SPM_BYTES_PER_SENTENCE)
 
 
-def check_sentencepiece_memory(options: TrainOptions, corpus: CorpusCheck, available: int | None = None) -> None:
+def check_sentencepiece_memory(
+    options: TrainOptions, corpus: CorpusCheck, available: int | None = None
+) -> None:
     """Say so (and suggest a sample size) when SentencePiece would not fit in the free RAM."""
     if options.kind not in SENTENCEPIECE_KINDS:
         return
@@ -140,7 +146,9 @@ def check_out_dir(out_dir: Path, force: bool) -> None:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise StudioError(f"{out_dir}: cannot be written ({probe} is not writable)", "choose a folder you can write to")
+        raise StudioError(
+            f"{out_dir}: cannot be written ({probe} is not writable)", "choose a folder you can write to"
+        )
 
 
 def train_tokenizer(
@@ -177,13 +185,19 @@ def train_tokenizer(
     return TrainResult(out_dir, record, seconds)
 
 
-def _run_worker(options_file: Path, work_dir: Path, progress: ProgressCallback,
-                cancel: CancelFlag | None) -> dict[str, Any]:
+def _run_worker(
+    options_file: Path, work_dir: Path, progress: ProgressCallback, cancel: CancelFlag | None
+) -> dict[str, Any]:
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "true", "PYTHONUNBUFFERED": "1"}
     child = subprocess.Popen(
         [sys.executable, "-m", "studio.tokenizer.worker", str(options_file), str(work_dir)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-        text=True, encoding="utf-8", errors="replace",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
     )
     lines: queue.Queue[str | None] = queue.Queue()
 
@@ -217,7 +231,9 @@ def _run_worker(options_file: Path, work_dir: Path, progress: ProgressCallback,
                 continue
             if event.get("event") == "phase":
                 phase, phase_started = event["phase"], time.perf_counter()
-                progress(ProgressUpdate(phase, event.get("done") or 0, event.get("total"), event.get("note", "")))
+                progress(
+                    ProgressUpdate(phase, event.get("done") or 0, event.get("total"), event.get("note", ""))
+                )
             else:
                 outcome = event
         child.wait()

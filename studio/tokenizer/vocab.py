@@ -28,7 +28,11 @@ NOT_A_TOKENIZER_HINT = "give a tokenizer directory (with tokenizer.json or a .mo
 @cache
 def byte_decoder() -> dict[str, int]:
     """GPT-2's byte-level alphabet, reversed: the printable stand-in character -> the byte."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     codes = printable[:]
     extra = 0
     for byte in range(256):
@@ -95,13 +99,17 @@ def find_tokenizer_file(path: str | Path) -> tuple[Path, str]:
         models = sorted(path.glob("*.model"))
         if models:
             return models[0], "sentencepiece"
-        raise StudioError(f"{path}: not a tokenizer folder (no tokenizer.json and no .model file in it)",
-                          NOT_A_TOKENIZER_HINT)
+        raise StudioError(
+            f"{path}: not a tokenizer folder (no tokenizer.json and no .model file in it)",
+            NOT_A_TOKENIZER_HINT,
+        )
     if path.suffix == ".model":
         return path, "sentencepiece"
     if path.suffix == ".json":
         return path, "tokenizer.json"
-    raise StudioError(f"{path}: not a tokenizer file (expected tokenizer.json or a .model)", NOT_A_TOKENIZER_HINT)
+    raise StudioError(
+        f"{path}: not a tokenizer file (expected tokenizer.json or a .model)", NOT_A_TOKENIZER_HINT
+    )
 
 
 def load_tokenizer(path: str | Path) -> tuple[Any, TokenizerInfo]:
@@ -125,8 +133,10 @@ def load_tokenizer(path: str | Path) -> tuple[Any, TokenizerInfo]:
         path=file,
         source=source,
         model_type=str((pipeline.get("model") or {}).get("type", "?")),
-        byte_level=_mentions(pipeline.get("pre_tokenizer"), "ByteLevel") or _mentions(pipeline.get("decoder"), "ByteLevel"),
-        metaspace=_mentions(pipeline.get("pre_tokenizer"), "Metaspace") or _mentions(pipeline.get("decoder"), "Metaspace"),
+        byte_level=_mentions(pipeline.get("pre_tokenizer"), "ByteLevel")
+        or _mentions(pipeline.get("decoder"), "ByteLevel"),
+        metaspace=_mentions(pipeline.get("pre_tokenizer"), "Metaspace")
+        or _mentions(pipeline.get("decoder"), "Metaspace"),
         record=_read_json(folder / "studio_tokenizer.json"),
         config=_read_json(folder / "tokenizer_config.json"),
     )
@@ -188,12 +198,16 @@ class Vocabulary:
             pieces = _SEPARATOR.join(raw).translate(_to_latin1()).split(_SEPARATOR)
             if len(pieces) != len(raw):
                 pieces = [t.translate(_to_latin1()) for t in raw]
-            texts = [p.encode("latin-1", errors="replace").decode("utf-8", errors="surrogateescape") for p in pieces]
+            texts = [
+                p.encode("latin-1", errors="replace").decode("utf-8", errors="surrogateescape")
+                for p in pieces
+            ]
             lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         else:
             texts = [t.replace("▁", " ") for t in raw] if self.info.metaspace else list(raw)
-            lengths = np.fromiter((len(t.encode("utf-8", errors="replace")) for t in texts), dtype=np.int64,
-                                  count=len(texts))
+            lengths = np.fromiter(
+                (len(t.encode("utf-8", errors="replace")) for t in texts), dtype=np.int64, count=len(texts)
+            )
         joined = _SEPARATOR.join(texts)
         if any(_SEPARATOR in t for t in texts):
             readable = [self._readable(t) for t in raw]
@@ -260,7 +274,9 @@ class Vocabulary:
         needle = query.casefold().translate({ord(" "): SPACE_MARK, ord("\n"): NEWLINE_MARK})
         if "\x00" in needle:
             return []
-        positions = np.fromiter((m.start() for m in re.finditer(re.escape(needle), self._haystack)), dtype=np.int64)
+        positions = np.fromiter(
+            (m.start() for m in re.finditer(re.escape(needle), self._haystack)), dtype=np.int64
+        )
         if not len(positions):
             return []
         return np.unique(np.searchsorted(self._starts, positions, side="right") - 1).tolist()
@@ -299,7 +315,9 @@ class Vocabulary:
             self._merges = merges
         return self._merges.get(self.raw[token_id])
 
-    def detail(self, token_id: int, sample_lines: Iterable[str] = (), max_examples: int = 3) -> dict[str, Any]:
+    def detail(
+        self, token_id: int, sample_lines: Iterable[str] = (), max_examples: int = 3
+    ) -> dict[str, Any]:
         """Everything about one token: forms, bytes, merge, frequency, example lines."""
         data = self.decoded_bytes(token_id)
         merge = self.merge_of(token_id)

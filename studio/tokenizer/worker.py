@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -100,7 +101,8 @@ def build_hf_tokenizer(options: TrainOptions) -> tuple[Any, Any]:
 
     specials = list(options.specials().order)
     unk = options.specials().roles.get("unk_token")
-    limit = {"limit_alphabet": options.limit_alphabet} if options.limit_alphabet else {}
+    limit: dict[str, Any] = {"limit_alphabet": options.limit_alphabet} if options.limit_alphabet else {}
+    trainer: Any
     steps: list[Any] = []
     if options.normalization in ("nfkc", "nmt_nfkc") and options.kind != "bytelevel-bpe":
         steps.append(normalizers.NFKC())
@@ -111,8 +113,12 @@ def build_hf_tokenizer(options: TrainOptions) -> tuple[Any, Any]:
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tokenizer.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
-            vocab_size=options.vocab_size, min_frequency=options.min_frequency, special_tokens=specials,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False, **limit,
+            vocab_size=options.vocab_size,
+            min_frequency=options.min_frequency,
+            special_tokens=specials,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+            **limit,
         )
     elif options.kind == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token=unk or "[UNK]"))
@@ -121,16 +127,23 @@ def build_hf_tokenizer(options: TrainOptions) -> tuple[Any, Any]:
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tokenizer.decoder = decoders.WordPiece()
         trainer = trainers.WordPieceTrainer(
-            vocab_size=options.vocab_size, min_frequency=options.min_frequency, special_tokens=specials,
-            show_progress=False, **limit,
+            vocab_size=options.vocab_size,
+            min_frequency=options.min_frequency,
+            special_tokens=specials,
+            show_progress=False,
+            **limit,
         )
     else:  # unigram
         tokenizer = Tokenizer(models.Unigram())
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
         tokenizer.decoder = decoders.Metaspace()
         trainer = trainers.UnigramTrainer(
-            vocab_size=options.vocab_size, special_tokens=specials, unk_token=unk, show_progress=False,
-            max_piece_length=16, **({"initial_alphabet": []} if not limit else {}),
+            vocab_size=options.vocab_size,
+            special_tokens=specials,
+            unk_token=unk,
+            show_progress=False,
+            max_piece_length=16,
+            **({"initial_alphabet": []} if not limit else {}),
         )
     if steps:
         tokenizer.normalizer = normalizers.Sequence(steps)
@@ -187,7 +200,8 @@ def train_sentencepiece(options: TrainOptions, out_dir: Path, events: EventChann
         "vocab_size": options.vocab_size,
         "character_coverage": options.character_coverage,
         "byte_fallback": options.byte_fallback,
-        "normalization_rule_name": options.normalization + ("_cf" if options.lowercase and options.normalization in ("nmt_nfkc", "nfkc") else ""),
+        "normalization_rule_name": options.normalization
+        + ("_cf" if options.lowercase and options.normalization in ("nmt_nfkc", "nfkc") else ""),
         "max_sentence_length": options.max_sentence_length,
         "num_threads": options.threads or os.cpu_count() or 1,
         "user_defined_symbols": user_defined,
@@ -200,12 +214,18 @@ def train_sentencepiece(options: TrainOptions, out_dir: Path, events: EventChann
         kwargs["shuffle_input_sentence"] = True
     files = plain_text_files(options.corpus)
     events.phase("training", note=f"{options.kind}, vocab {options.vocab_size}")
-    if files is not None:
-        spm.SentencePieceTrainer.train(input=files, **kwargs)
-    else:
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=(line for chunk in iter_corpus_lines(options) for line in chunk), **kwargs
-        )
+    try:
+        if files is not None:
+            spm.SentencePieceTrainer.train(input=files, **kwargs)
+        else:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=(line for chunk in iter_corpus_lines(options) for line in chunk), **kwargs
+            )
+    except RuntimeError as exc:
+        found = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", str(exc))
+        if found:
+            raise _below_corpus_minimum(options, int(found.group(2))) from None
+        raise
     model_path = out_dir / SPM_MODEL_NAME
     (out_dir / "spm.model").replace(model_path)
     (out_dir / "spm.vocab").unlink(missing_ok=True)
@@ -228,8 +248,9 @@ def add_post_processor(tokenizer: Any, options: TrainOptions) -> None:
     if any(i is None for i in ids.values()):
         return
     if options.kind == "bytelevel-bpe" and options.resolved_target() == "roberta":
-        tokenizer.post_processor = processors.RobertaProcessing((after, ids[after]), (before, ids[before]),
-                                                                trim_offsets=True, add_prefix_space=False)
+        tokenizer.post_processor = processors.RobertaProcessing(
+            (after, ids[after]), (before, ids[before]), trim_offsets=True, add_prefix_space=False
+        )
         return
     single = " ".join(p for p in (before, "$A", after) if p)
     pair = " ".join(p for p in (before, "$A", after, "$B:1", after and f"{after}:1") if p)
@@ -260,7 +281,10 @@ def save_tokenizer(tokenizer: Any, options: TrainOptions, out_dir: Path, seconds
     if options.kind in SENTENCEPIECE_KINDS:
         config.update({"add_bos_token": target == "llama", "add_eos_token": False, "legacy": True})
     _write_json(out_dir / "tokenizer_config.json", config)
-    _write_json(out_dir / "special_tokens_map.json", {**roles, **({"additional_special_tokens": extra} if extra else {})})
+    _write_json(
+        out_dir / "special_tokens_map.json",
+        {**roles, **({"additional_special_tokens": extra} if extra else {})},
+    )
     record = {
         "studio_version": __version__,
         "kind": options.kind,
@@ -277,6 +301,16 @@ def save_tokenizer(tokenizer: Any, options: TrainOptions, out_dir: Path, seconds
     return record
 
 
+def _below_corpus_minimum(options: TrainOptions, minimum: int) -> StudioError:
+    specials = len(options.specials().order)
+    return StudioError(
+        f"vocab size {options.vocab_size} is below the minimum for this corpus ({minimum}: "
+        f"its alphabet plus {specials} special tokens)",
+        f"use --vocab-size {minimum} or more"
+        + (", or lower --character-coverage" if options.kind in SENTENCEPIECE_KINDS else ", or set --limit-alphabet"),
+    )
+
+
 def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -291,6 +325,9 @@ def run(options: TrainOptions, out_dir: Path, events: EventChannel) -> dict[str,
         tokenizer = train_sentencepiece(options, out_dir, events)
     else:
         tokenizer = train_hf(options, events)
+    size = tokenizer.get_vocab_size(with_added_tokens=True)
+    if size > options.vocab_size:  # the corpus alphabet plus the specials did not fit
+        raise _below_corpus_minimum(options, size)
     events.phase("saving")
     return save_tokenizer(tokenizer, options, out_dir, time.perf_counter() - started)
 
@@ -306,8 +343,12 @@ def main(argv: list[str]) -> int:
         return 2
     except BaseException as exc:  # HF's Unigram trainer panics with a BaseException (TRAPS.md)
         traceback.print_exc()
-        events.send("error", message=f"the trainer failed: {exc.__class__.__name__}: {exc}".strip(),
-                    hint=f"see {LOG_NAME} for details", crashed=True)
+        events.send(
+            "error",
+            message=f"the trainer failed: {exc.__class__.__name__}: {exc}".strip(),
+            hint=f"see {LOG_NAME} for details",
+            crashed=True,
+        )
         return 1
     events.send("done", record=record)
     return 0

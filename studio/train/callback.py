@@ -56,6 +56,7 @@ class StudioCallback(TrainerCallback):
         self.probe_every = probe_every
         self.nan_stopped_at: int | None = None
         self.skipped_steps = 0  # set by the trainer under nan_policy=skip
+        self.non_finite_loss: float | None = None  # likewise: the loss of a skipped step
         self.last_loss: float | None = None
         self.last_eval_loss: float | None = None
         self.last_tokens_per_s: float | None = None
@@ -95,6 +96,8 @@ class StudioCallback(TrainerCallback):
             return control
         step = state.global_step
         loss = float(logs["loss"])
+        if self.non_finite_loss is not None:  # a skipped step in this window (nan_policy=skip)
+            loss, self.non_finite_loss = self.non_finite_loss, None
         now = time.monotonic()
         tokens = int(state.global_step * args.train_batch_size * args.gradient_accumulation_steps
                      * self.world_size * self.tokens_per_example)

@@ -110,17 +110,21 @@ def _mixin() -> type:
             labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
             return corrupted, labels, self._scored_positions(chosen)
 
+        @classmethod
+        def _scored_positions(cls, chosen: torch.Tensor) -> torch.Tensor:
+            if not chosen.is_cuda:
+                return chosen.reshape(-1).nonzero().squeeze(1)
+            return cls._fixed_capacity_positions(chosen)
+
         @staticmethod
-        def _scored_positions(chosen: torch.Tensor) -> torch.Tensor:
+        def _fixed_capacity_positions(chosen: torch.Tensor) -> torch.Tensor:
+            """A boolean index would make the host wait for the GPU to learn its length. Take a
+            fixed number of positions instead, the chosen ones first, sized so that more chosen
+            positions than that is a 6-sigma event; their -100 labels make the extras loss-free."""
             flat = chosen.reshape(-1)
-            if not flat.is_cuda:
-                return flat.nonzero().squeeze(1)
-            # A boolean index would wait for the GPU to know its length. Take a fixed number of
-            # positions instead (the chosen ones first), sized so that more chosen positions
-            # than that is a 6-sigma event; labels -100 make the extra ones free of loss.
             n = flat.numel()
             capacity = min(n, math.ceil(n * MLM_PROBABILITY + 6 * math.sqrt(n * 0.25) + 8))
-            key = chosen.reshape(-1).to(torch.float32) + torch.rand(n, device=flat.device) * 0.5
+            key = flat.to(torch.float32) + torch.rand(n, device=flat.device) * 0.5
             return torch.topk(key, capacity, sorted=False).indices
 
         def sparse_loss(
@@ -181,7 +185,7 @@ def fast_mlm_class(arch: str) -> type:
         _FAST_CLASSES[arch] = type(
             f"Fast{parent.__name__}",
             (_mixin(), parent),
-            {"_base_attr": base_attr, "_head_attr": head_attr, "_parent_name": parent.__name__},
+            {"_base_attr": base_attr, "_head_attr": head_attr, "parent_class": parent, "_parent_name": parent.__name__},
         )
     return _FAST_CLASSES[arch]
 

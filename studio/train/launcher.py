@@ -43,6 +43,8 @@ from studio.workspace import Workspace
 QUEUE_MAX_EVENTS = 5000
 # How long a launch may take to show a live worker before it is reported as failed to start.
 START_TIMEOUT_S = 60.0
+# How long a resume waits for the previous session's supervisor to let go of the run.
+FINISHING_GRACE_S = 15.0
 EXIT_LOCKED = 75  # the supervisor's exit code when another process already holds the run
 
 
@@ -126,6 +128,10 @@ def resume_run(workspace: Workspace | str | Path, ref: str | Path, live: bool = 
     if info.state == "completed":
         raise StudioError(f"run {info.id} has already completed", "start a new run to train further")
     runs.load_run_config(info.path)  # a hand-edited, broken config.yaml is refused here, clearly
+    # A run that has just stopped may still be finishing (its on_finish hook): give it a moment.
+    deadline = time.monotonic() + FINISHING_GRACE_S
+    while runs.lock_is_held(info.path) and time.monotonic() < deadline:
+        time.sleep(0.1)
     if runs.last_checkpoint(info.path) is None:
         raise StudioError(f"run {info.id} has no complete checkpoint to resume from",
                           f"start it again with `studio train {info.path / runs.CONFIG_FILE}`")
@@ -270,7 +276,7 @@ def stop_run(workspace: Workspace | str | Path, ref: str | Path, wait: float = 0
     deadline = time.monotonic() + wait
     while wait and time.monotonic() < deadline:
         info = runs.run_info(info.path)
-        if not info.is_live:
+        if not info.is_live and not runs.lock_is_held(info.path):
             break
         time.sleep(0.1)
     return runs.run_info(info.path)

@@ -394,6 +394,25 @@ def delete_run(workspace: Workspace | str | Path, ref: str | Path) -> None:
     shutil.rmtree(info.path)
 
 
+def lock_is_held(run_dir: Path) -> bool:
+    """True while some process (a run's supervisor) holds run.lock; an flock dies with its holder."""
+    import fcntl
+
+    path = run_dir / LOCK_FILE
+    if not path.exists():
+        return False
+    try:
+        with open(path, "a") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False
+
+
 # --- control requests to a live worker --------------------------------------------------------------
 
 

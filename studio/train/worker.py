@@ -864,6 +864,10 @@ def studio_trainer_class() -> type:
             # nan_policy=skip costs one sync per step (a finite check on every rank); stop costs none.
             if self._skip_policy and not _all_ranks_finite(loss):
                 self._skip_optimizer_step = True
+                if self.studio_callback is not None:  # reported as this window's loss, not averaged away
+                    self.studio_callback.non_finite_loss = float(loss.detach().float().mean())
+                # The Trainer's running sum would stay NaN for ever (its reset is `sum -= sum`).
+                return torch.zeros_like(loss)
             return loss
 
         def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:

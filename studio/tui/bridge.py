@@ -2,8 +2,9 @@
 
 A run's events arrive from a live `multiprocessing` queue (a run this app started) or from its
 `events.jsonl` (attach from anywhere: the file is replayed from the start, then followed). The
-`RunBridge` drains its `EventSource` on a worker thread, folds every event into `LiveRun` (bounded,
-downsampled history: memory stays flat however long the run) and, at most `frame_s` apart, posts
+`RunBridge` drains its `EventSource` on a worker thread, folds every event into `LiveRun` (a bounded,
+downsampled `RunHistory`: memory stays flat however long the run; a file is first rebuilt in one
+fast sampled pass) and, at most `frame_s` apart, posts
 one immutable `RunSnapshot` inside a `RunUpdate` message. Snapshots are cumulative, so a newer one
 replaces any that the UI has not handled yet (`can_replace`): a flood never queues up.
 """
@@ -14,7 +15,6 @@ import itertools
 import math
 import queue as queue_module
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,18 +24,17 @@ from textual.message import Message
 
 from studio.train.events import (
     Checkpoint,
-    Eval,
     Event,
     EventLog,
     Finished,
     Log,
     Probe,
     RunStarted,
-    State,
     Step,
     System,
     parse_event,
 )
+from studio.train.history import RunHistory
 
 Series = tuple[tuple[float, ...], tuple[float, ...]]  # (steps, values)
 
@@ -43,7 +42,6 @@ FRAME_S = 1 / 20  # at most 20 snapshots a second reach the UI (each costs the U
 SERIES_CAPACITY = 2048  # points kept per curve, whatever the run length
 LOG_CAPACITY = 1000  # newest log records carried in a snapshot
 CHECKPOINT_CAPACITY = 50
-RATE_WINDOW = 32  # step events used to measure steps/s for the ETA
 
 
 class BoundedSeries:
@@ -120,7 +118,7 @@ class RunSnapshot:
     perplexity: float | None = None
     started: float | None = None  # time of the (latest) run_started event
     updated: float | None = None  # time of the newest event
-    steps_per_s: float | None = None
+    eta: float | None = None  # seconds left at the recent pace (None before it is known)
     loss_series: Series = ((), ())
     eval_series: Series = ((), ())
     lr_series: Series = ((), ())
@@ -157,10 +155,8 @@ class RunSnapshot:
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left at the recent pace, or None before the pace is known."""
-        if self.finished is not None or not self.total_steps or not self.steps_per_s:
-            return None
-        return max(0, self.total_steps - self.step) / self.steps_per_s
+        """Seconds left at the recent pace, or None before the pace is known (or once ended)."""
+        return self.eta if self.finished is None else None
 
     @property
     def fraction(self) -> float | None:
@@ -170,7 +166,8 @@ class RunSnapshot:
 
 
 class LiveRun:
-    """Folds events into bounded state and makes snapshots of it (used on the reader thread only)."""
+    """A `RunHistory` (bounded, downsampled: studio.train.history) plus what the screen numbers,
+    turned into immutable snapshots. Used on the reader thread only."""
 
     def __init__(
         self,
@@ -181,121 +178,84 @@ class LiveRun:
     ) -> None:
         self.run_id = run_id
         self.run_dir = str(run_dir) if run_dir is not None else None
-        self.loss = BoundedSeries(capacity)
-        self.eval_loss = BoundedSeries(capacity)
-        self.learning_rate = BoundedSeries(capacity)
-        self.grad_norm = BoundedSeries(capacity)
-        self.tokens_per_s = BoundedSeries(capacity)
-        self.logs: deque[Log] = deque(maxlen=log_capacity)
-        self.log_seq = 0
-        self.checkpoints: deque[Checkpoint] = deque(maxlen=CHECKPOINT_CAPACITY)
-        self.probe: Probe | None = None
-        self.system: System | None = None
-        self.finished: Finished | None = None
-        self.state, self.detail, self.host, self.world_size = "waiting", "", "", 1
-        self.step, self.total_steps, self.epoch, self.tokens = 0, None, 0.0, 0
-        self.last_tokens_per_s: float | None = None
-        self.perplexity: float | None = None
-        self.started: float | None = None
-        self.updated: float | None = None
+        self.history = RunHistory(
+            capacity=capacity, keep_logs=log_capacity, keep_checkpoints=CHECKPOINT_CAPACITY
+        )
+        self.log_seq = 0  # every log record seen, so the screen writes each one once
         self.nan_steps = 0
-        self.skipped_steps = 0
-        self.events = 0
-        self._pace: deque[tuple[float, int]] = deque(maxlen=RATE_WINDOW)
+        self.updated: float | None = None
 
     def apply(self, event: Event) -> None:
         """Fold one event in; unknown kinds are ignored (newer workers stay readable)."""
-        self.events += 1
+        self.history.apply(event)
         self.updated = event.time
-        if isinstance(event, Step):
-            self._apply_step(event)
-        elif isinstance(event, Log):
-            self.logs.append(event)
+        if isinstance(event, Log):
             self.log_seq += 1
-        elif isinstance(event, Eval):
-            self.eval_loss.add(event.step, event.eval_loss)
-            self.perplexity = event.perplexity
-        elif isinstance(event, System):
-            self.system = event
-        elif isinstance(event, Probe):
-            self.probe = event
-        elif isinstance(event, Checkpoint):
-            self.checkpoints.append(event)
-        elif isinstance(event, State):
-            self.state, self.detail = event.state, event.detail
-        elif isinstance(event, RunStarted):
-            self._apply_started(event)
-        elif isinstance(event, Finished):
-            self.finished = event
-            self.state, self.detail = event.state, event.reason
-            self.step = max(self.step, event.step)
-
-    def _apply_started(self, event: RunStarted) -> None:
-        # A resumed run appends a new run_started after the earlier session's `finished`.
-        self.run_id = event.run_id or self.run_id
-        self.host, self.world_size = event.host, event.world_size
-        self.total_steps = event.total_steps or self.total_steps
-        self.started = event.time if self.started is None or event.resumed_from is None else self.started
-        self.finished = None
-        self.state, self.detail = "running", ""
-        self._pace.clear()
-
-    def _apply_step(self, event: Step) -> None:
-        self.step, self.epoch, self.tokens = event.step, event.epoch, event.tokens
-        self.skipped_steps = event.skipped_steps
-        if event.loss is not None and not math.isfinite(event.loss):
+        elif isinstance(event, Step) and event.loss is not None and not math.isfinite(event.loss):
             self.nan_steps += 1
-        self.loss.add(event.step, event.loss)
-        self.learning_rate.add(event.step, event.learning_rate)
-        self.grad_norm.add(event.step, event.grad_norm)
-        self.tokens_per_s.add(event.step, event.tokens_per_s)
-        if event.tokens_per_s is not None:
-            self.last_tokens_per_s = event.tokens_per_s
-        if self.state == "waiting":
-            self.state = "running"
-        self._pace.append((event.time, event.step))
+        elif isinstance(event, RunStarted) and event.run_id:
+            self.run_id = event.run_id
 
-    def steps_per_s(self) -> float | None:
-        if len(self._pace) < 2:
-            return None
-        (t0, s0), (t1, s1) = self._pace[0], self._pace[-1]
-        return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
+    def replay(self, path: Path) -> int:
+        """Rebuild from a whole `events.jsonl` at once (sampled before parsing: fast for any size);
+        returns the byte offset to follow from."""
+        try:
+            offset = self.history.replay(path)
+        except FileNotFoundError:
+            return 0
+        history = self.history
+        self.log_seq = len(history.logs)
+        self.nan_steps = len(history.non_finite)
+        if history.started is not None and history.started.run_id:
+            self.run_id = history.started.run_id
+        latest = [e.time for e in (history.last_step, history.finished, history.last_eval) if e is not None]
+        self.updated = max(latest) if latest else None
+        return offset
+
+    def _series(self, name: str) -> Series:
+        points = self.history.points(name)
+        return tuple(float(x) for x, _ in points), tuple(y for _, y in points)
 
     def snapshot(self, catching_up: bool = False) -> RunSnapshot:
         """An immutable copy of everything the screen needs (bounded: copying it is cheap)."""
+        h = self.history
+        last, started = h.last_step, h.started
+        state = h.phase if h.events else "waiting"
+        if state == "preparing" and last is not None:  # steps are coming: it is training
+            state = "running"
         return RunSnapshot(
             run_id=self.run_id,
             run_dir=self.run_dir,
-            state=self.state,
-            detail=self.detail,
-            host=self.host,
-            world_size=self.world_size,
-            step=self.step,
-            total_steps=self.total_steps,
-            epoch=self.epoch,
-            tokens=self.tokens,
-            tokens_per_s=self.last_tokens_per_s,
-            loss=self.loss.last,
-            eval_loss=self.eval_loss.last,
-            perplexity=self.perplexity,
-            started=self.started,
+            state=state,
+            detail=h.finished.reason if h.finished is not None else "",
+            host=started.host if started is not None else "",
+            world_size=started.world_size if started is not None else 1,
+            step=max(h.step, h.finished.step if h.finished is not None else 0),
+            total_steps=h.total_steps,
+            epoch=last.epoch if last is not None else 0.0,
+            tokens=last.tokens if last is not None else 0,
+            tokens_per_s=last.tokens_per_s if last is not None else None,
+            loss=last.loss if last is not None else None,
+            eval_loss=h.last_eval.eval_loss if h.last_eval is not None else None,
+            perplexity=h.last_eval.perplexity if h.last_eval is not None else None,
+            started=started.time if started is not None else None,
             updated=self.updated,
-            steps_per_s=self.steps_per_s(),
-            loss_series=self.loss.points(),
-            eval_series=self.eval_loss.points(),
-            lr_series=self.learning_rate.points(),
-            grad_series=self.grad_norm.points(),
-            tps_series=self.tokens_per_s.points(),
-            logs=tuple(self.logs),
+            eta=h.eta_s(),
+            loss_series=self._series("loss"),
+            eval_series=self._series("eval_loss"),
+            lr_series=self._series("learning_rate"),
+            grad_series=self._series("grad_norm"),
+            tps_series=self._series("tokens_per_s"),
+            logs=tuple(h.logs),
             log_seq=self.log_seq,
-            checkpoints=tuple(self.checkpoints),
-            probe=self.probe,
-            system=self.system,
-            finished=self.finished,
+            checkpoints=tuple(h.checkpoints),
+            probe=h.probes[-1] if h.probes else None,
+            system=h.system[-1] if h.system else None,
+            finished=h.finished,
             nan_steps=self.nan_steps,
-            skipped_steps=self.skipped_steps,
+            skipped_steps=last.skipped_steps if last is not None else 0,
             catching_up=catching_up,
-            events=self.events,
+            events=h.events,
         )
 
 
@@ -326,6 +286,10 @@ class FileSource:
         self.poll_s = poll_s
         self._log = EventLog(self.path)
         self._behind = True
+
+    def replay_into(self, live: LiveRun) -> None:
+        """Rebuild `live` from what the file already holds in one fast pass; then follow from there."""
+        self._log = EventLog(self.path, offset=live.replay(self.path))
 
     @property
     def behind(self) -> bool:
@@ -484,6 +448,7 @@ class RunBridge:
         self.frame_s = frame_s
         self.live = LiveRun(run_id, run_dir, capacity=capacity, log_capacity=log_capacity)
         self.posted = 0
+        self.fast_replay = True  # False folds every old event in one by one (tests compare both)
 
     def run(
         self, cancelled: Callable[[], bool] = lambda: False, stop_when_finished: bool = True
@@ -491,6 +456,9 @@ class RunBridge:
         """Follow until cancelled (or the run has finished and nothing more is waiting)."""
         last_post = 0.0
         dirty = True  # the first (possibly empty) snapshot tells the screen whom it follows
+        replay = getattr(self.source, "replay_into", None)
+        if replay is not None and self.fast_replay:
+            replay(self.live)
         try:
             while not cancelled():
                 wait = max(0.0, self.frame_s - (time.monotonic() - last_post)) if dirty else 0.25
@@ -503,7 +471,12 @@ class RunBridge:
                 if dirty and now - last_post >= self.frame_s:
                     self._post(behind)
                     last_post, dirty = now, False
-                if stop_when_finished and self.live.finished is not None and not behind and not events:
+                if (
+                    stop_when_finished
+                    and self.live.history.finished is not None
+                    and not behind
+                    and not events
+                ):
                     break
         finally:
             self.source.close()

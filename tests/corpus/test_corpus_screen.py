@@ -210,3 +210,21 @@ async def test_workspace_corpora_are_listed_and_open(tmp_path: Path, screen_text
         await pilot.press("down", "enter")
         await _settle(app, pilot)
         assert "my own corpus line" in screen_text(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_corpus_screen_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, snap_compare, size: tuple[int, int]
+) -> None:  # type: ignore[no-untyped-def]
+    """The screen on a small hostile file, with search hits and statistics shown (fixed relative paths)."""
+    monkeypatch.chdir(tmp_path)
+    workspace = open_workspace(Path("ws"), demo=False)
+    write_text(Path("ws/corpora/sample.txt"), SAMPLE_LINES * 3)
+    app = StudioApp(workspace, animations=False, start_path="ws/corpora/sample.txt")
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(app, pilot)
+        await pilot.press("s")
+        await _settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

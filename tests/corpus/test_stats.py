@@ -168,3 +168,19 @@ def test_progress_and_cancel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     flag = CancelFlag()
     with pytest.raises(Cancelled):
         compute_stats(path, progress=lambda u: flag.set() if u.done else None, cancel=flag)
+
+
+def test_worker_processes_give_the_same_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting line-aligned ranges in 2 processes and merging equals one pass (duplicates across ranges too)."""
+    monkeypatch.setattr(stats_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(stats_module, "RANGE_BYTES", 5000)
+    rng = random.Random(5)
+    lines = [rng.choice(SAMPLE_LINES) + f" {rng.randrange(300)}" for _ in range(3000)]
+    path = tmp_path / "p.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    updates: list[ProgressUpdate] = []
+    parallel = compute_stats(path, progress=updates.append, workers=2).to_json()
+    single = compute_stats(path, workers=1).to_json()
+    assert parallel == single
+    assert parallel == {**parallel, **_reference(path.read_bytes())}
+    assert updates[-1].done == updates[-1].total

@@ -32,11 +32,19 @@ def bpe_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     trainer = ByteLevelBPETokenizer()
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    trainer.train_from_iterator(_lines(), vocab_size=600, min_frequency=2, special_tokens=specials,
-                                show_progress=False)
-    fast = PreTrainedTokenizerFast(tokenizer_object=trainer._tokenizer, bos_token="<s>", eos_token="</s>",
-                                   pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
-                                   cls_token="<s>", sep_token="</s>")
+    trainer.train_from_iterator(
+        _lines(), vocab_size=600, min_frequency=2, special_tokens=specials, show_progress=False
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=trainer._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+        cls_token="<s>",
+        sep_token="</s>",
+    )
     out = tmp_path_factory.mktemp("tok") / "bpe"
     fast.save_pretrained(out)
     return out
@@ -50,8 +58,14 @@ def wordpiece_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     trainer = BertWordPieceTokenizer()
     trainer.train_from_iterator(_lines(), vocab_size=600, show_progress=False)
-    fast = PreTrainedTokenizerFast(tokenizer_object=trainer._tokenizer, pad_token="[PAD]", unk_token="[UNK]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=trainer._tokenizer,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
     out = tmp_path_factory.mktemp("tok") / "wordpiece"
     fast.save_pretrained(out)
     return out
@@ -63,8 +77,9 @@ def no_mask_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tokenizers import ByteLevelBPETokenizer
 
     trainer = ByteLevelBPETokenizer()
-    trainer.train_from_iterator(_lines()[:500], vocab_size=400, special_tokens=["<|endoftext|>"],
-                                show_progress=False)
+    trainer.train_from_iterator(
+        _lines()[:500], vocab_size=400, special_tokens=["<|endoftext|>"], show_progress=False
+    )
     out = tmp_path_factory.mktemp("tok") / "nomask"
     out.mkdir()
     trainer.save(str(out / "tokenizer.json"))
@@ -79,8 +94,15 @@ def sentencepiece_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tok") / "spm"
     out.mkdir()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(_lines()), model_prefix=str(out / "spiece"), vocab_size=500,
-        model_type="unigram", pad_id=0, unk_id=1, bos_id=2, eos_id=3, user_defined_symbols=["<mask>"],
+        sentence_iterator=iter(_lines()),
+        model_prefix=str(out / "spiece"),
+        vocab_size=500,
+        model_type="unigram",
+        pad_id=0,
+        unk_id=1,
+        bos_id=2,
+        eos_id=3,
+        user_defined_symbols=["<mask>"],
         minloglevel=2,
     )
     return out

@@ -14,7 +14,8 @@ from studio.model.measure import measure_steps
 def test_esperberto_has_the_blogs_83_504_416_parameters(bpe_tokenizer: Path, corpus_file: Path) -> None:
     """With a 52,000-token vocabulary the preset counts exactly as the blog's model."""
     config = config_from_preset("esperberto-84m", str(corpus_file), str(bpe_tokenizer)).with_overrides(
-        ["model.vocab_size=52000"])
+        ["model.vocab_size=52000"]
+    )
     result = estimate(config)
     assert result.params == 83_504_416
     assert result.chinchilla_tokens == 20 * 83_504_416
@@ -39,9 +40,13 @@ def test_memory_grows_with_batch_and_shrinks_with_bf16(bpe_tokenizer: Path, corp
     assert large.memory.activations == 2 * small.memory.activations
     assert half.memory.activations < large.memory.activations
     assert (small.memory.weights, small.memory.gradients, small.memory.optimizer) == (
-        4 * small.params, 4 * small.params, 8 * small.params)
-    assert small.memory.total == sum((small.memory.weights, small.memory.gradients, small.memory.optimizer,
-                                      small.memory.activations))
+        4 * small.params,
+        4 * small.params,
+        8 * small.params,
+    )
+    assert small.memory.total == sum(
+        (small.memory.weights, small.memory.gradients, small.memory.optimizer, small.memory.activations)
+    )
 
 
 def test_corpus_tokens_from_a_sample_are_close(bpe_tokenizer: Path, corpus_file: Path) -> None:
@@ -68,7 +73,8 @@ def test_time_to_train_uses_the_measured_throughput(bpe_tokenizer: Path, corpus_
 def test_steps_from_epochs_when_max_steps_is_unset(bpe_tokenizer: Path, corpus_file: Path) -> None:
     """max_steps -1 plans num_train_epochs passes over the counted corpus."""
     config = config_from_preset("tiny-cpu", str(corpus_file), str(bpe_tokenizer)).with_overrides(
-        ["train.max_steps=-1", "train.num_train_epochs=2"])
+        ["train.max_steps=-1", "train.num_train_epochs=2"]
+    )
     result = estimate(config, corpus_tokens=16 * 128 * 10)
     assert result.planned_steps == 20
 
@@ -84,7 +90,8 @@ def test_readable_figures() -> None:
 def test_measure_runs_two_real_steps_in_a_subprocess(bpe_tokenizer: Path, corpus_file: Path) -> None:
     """The measure action reports a real step time, peak memory and throughput from a child process."""
     config = config_from_preset("tiny-cpu", str(corpus_file), str(bpe_tokenizer)).with_overrides(
-        ["train.per_device_train_batch_size=2", "data.block_size=32"])
+        ["train.per_device_train_batch_size=2", "data.block_size=32"]
+    )
     result = measure_steps(config, device="cpu")
     assert result.device == "cpu"
     assert result.step_seconds > 0 and result.peak_memory_bytes > 10 * 2**20

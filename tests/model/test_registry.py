@@ -39,12 +39,17 @@ def test_every_preset_names_a_known_arch_and_fields() -> None:
         get_preset("huge")
 
 
-def test_tokenizer_kinds_and_specials_are_read(bpe_tokenizer: Path, wordpiece_tokenizer: Path,
-                                               sentencepiece_tokenizer: Path, no_mask_tokenizer: Path) -> None:
+def test_tokenizer_kinds_and_specials_are_read(
+    bpe_tokenizer: Path, wordpiece_tokenizer: Path, sentencepiece_tokenizer: Path, no_mask_tokenizer: Path
+) -> None:
     """Kind, vocabulary and special ids come from each tokenizer format without transformers."""
     bpe = load_tokenizer_info(bpe_tokenizer)
     assert (bpe.kind, bpe.vocab_size, bpe.special_ids["mask_token"], bpe.special_ids["pad_token"]) == (
-        "bytelevel-bpe", 600, 4, 1)
+        "bytelevel-bpe",
+        600,
+        4,
+        1,
+    )
     assert load_tokenizer_info(wordpiece_tokenizer).kind == "wordpiece"
     assert load_tokenizer_info(wordpiece_tokenizer).special_tokens["mask_token"] == "[MASK]"
     spm = load_tokenizer_info(sentencepiece_tokenizer)
@@ -78,4 +83,7 @@ def test_build_hf_config_sets_the_task_fields() -> None:
     config = RunConfig.from_dict({"model": {"arch": "reformer", "task": "clm"}})
     hf = build_hf_config(config)
     assert hf.is_decoder is True and hf.lsh_num_chunks_after == 0 and hf.local_num_chunks_after == 0
-    assert build_hf_config(RunConfig.from_dict({"model": {"arch": "reformer", "task": "mlm"}})).is_decoder is False
+    assert (
+        build_hf_config(RunConfig.from_dict({"model": {"arch": "reformer", "task": "mlm"}})).is_decoder
+        is False
+    )

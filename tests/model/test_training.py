@@ -29,15 +29,23 @@ CASES = [  # (preset, task, tokenizer fixture)
 ]
 
 
-def _tiny_config(request: pytest.FixtureRequest, preset: str, task: str, tokenizer: str
-                 ) -> tuple[RunConfig, TokenizerInfo]:
+def _tiny_config(
+    request: pytest.FixtureRequest, preset: str, task: str, tokenizer: str
+) -> tuple[RunConfig, TokenizerInfo]:
     """The preset at a 64-token block, made valid by its own fixes (Reformer's axial shape follows)."""
     directory = request.getfixturevalue(tokenizer)
-    config = config_from_preset(preset, str(request.getfixturevalue("corpus_file")), str(directory), task=task)
+    config = config_from_preset(
+        preset, str(request.getfixturevalue("corpus_file")), str(directory), task=task
+    )
     info = load_tokenizer_info(directory)
-    config, remaining = fix_all(config.with_overrides([f"data.block_size={BLOCK}", "model.hash_seed=0"]
-                                                      if preset.startswith("reformer") else
-                                                      [f"data.block_size={BLOCK}"]), info)
+    config, remaining = fix_all(
+        config.with_overrides(
+            [f"data.block_size={BLOCK}", "model.hash_seed=0"]
+            if preset.startswith("reformer")
+            else [f"data.block_size={BLOCK}"]
+        ),
+        info,
+    )
     assert remaining == []
     return config, info
 
@@ -49,7 +57,9 @@ def _batches(config: RunConfig, info: TokenizerInfo) -> list[torch.Tensor]:
     return list(blocks)
 
 
-def _mlm_labels(ids: torch.Tensor, mask_id: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _mlm_labels(
+    ids: torch.Tensor, mask_id: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     chosen = torch.rand(ids.shape, generator=generator) < 0.15
     chosen[:, 0] = True  # at least one masked token per row
     labels = torch.where(chosen, ids, torch.full_like(ids, -100))
@@ -58,8 +68,9 @@ def _mlm_labels(ids: torch.Tensor, mask_id: int, generator: torch.Generator) -> 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("preset", "task", "tokenizer"), CASES, ids=[f"{p}-{t}" for p, t, _ in CASES])
-def test_tiny_model_trains_saves_and_reloads(request: pytest.FixtureRequest, tmp_path: Path, preset: str,
-                                             task: str, tokenizer: str) -> None:
+def test_tiny_model_trains_saves_and_reloads(
+    request: pytest.FixtureRequest, tmp_path: Path, preset: str, task: str, tokenizer: str
+) -> None:
     """Three optimizer steps on real tokens give finite losses; the saved dir loads with AutoModelFor…."""
     torch.manual_seed(0)
     config, info = _tiny_config(request, preset, task, tokenizer)
@@ -97,17 +108,21 @@ def _first_change(model: torch.nn.Module, vocab: int, positions: list[int]) -> l
         base = model(input_ids=ids).logits
         for t in positions:
             altered = ids.clone()
-            altered[0, t + 1:] = torch.randint(5, vocab, (BLOCK - t - 1,), generator=generator)
+            altered[0, t + 1 :] = torch.randint(5, vocab, (BLOCK - t - 1,), generator=generator)
             logits = model(input_ids=altered).logits
             changes.append((logits[0, : t + 1] - base[0, : t + 1]).abs().max().item())
     return changes
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("preset", "task", "tokenizer"), [c for c in CASES if c[1] == "clm"],
-                         ids=[c[0] for c in CASES if c[1] == "clm"])
-def test_causal_models_do_not_see_the_future(request: pytest.FixtureRequest, preset: str, task: str,
-                                             tokenizer: str) -> None:
+@pytest.mark.parametrize(
+    ("preset", "task", "tokenizer"),
+    [c for c in CASES if c[1] == "clm"],
+    ids=[c[0] for c in CASES if c[1] == "clm"],
+)
+def test_causal_models_do_not_see_the_future(
+    request: pytest.FixtureRequest, preset: str, task: str, tokenizer: str
+) -> None:
     """Changing tokens after position t leaves the logits at 0..t unchanged (Reformer included)."""
     torch.manual_seed(0)
     config, info = _tiny_config(request, preset, task, tokenizer)

@@ -30,6 +30,7 @@ from reliability_helpers import (
     wait_until,
     worker_log,
 )
+from tmux_driver import STUDIO, TmuxSession
 
 from studio.config import RunConfig
 from studio.train.events import Finished, Step
@@ -41,6 +42,7 @@ FAULT_RUNS: dict[str, tuple[tuple[str, ...], str]] = {
     "nan-skip": (("studio.nan_policy=skip",), "nan_at:2"),
     "oom": ((), "oom_at:2"),
     "disk-full-hook": (("train.save_steps=2", "train.max_steps=4"), "enospc_on_save:4"),
+    "hangup": (("train.max_steps=2000", "train.save_steps=1000", "train.eval_steps=1000"), "slow_step:0.4"),
     "kill9": (("train.max_steps=2000", "train.save_steps=1000", "train.eval_steps=1000"), "slow_step:0.4"),
     "sigterm-save": (
         ("train.max_steps=2000", "train.save_steps=2", "train.eval_steps=1000"),
@@ -294,3 +296,37 @@ def test_two_resumes_at_once_the_second_refuses(fault_runs: dict[str, Path]) -> 
     (ok, _), (refused, message) = results
     assert ok == 0 and refused == 2, results
     assert "already" in message and "Traceback" not in message, message
+
+
+def test_hangup_of_the_app_during_a_run_leaves_it_training(fault_runs: dict[str, Path]) -> None:
+    """`studio attach` in tmux, then the terminal goes (SIGHUP): the run keeps training; `studio stop` ends it."""
+    run_dir = fault_runs["hangup"]
+    workspace = run_dir.parent.parent
+    _wait_phase(run_dir, "running", min_step=1)
+    tmux = TmuxSession([STUDIO, "attach", run_dir.name, "-w", str(workspace)], 120, 40)
+    try:
+        tmux.wait_for(lambda s: "Studio · Train" in s and run_dir.name[:15] in s, timeout=60)
+        app_pids = [
+            p.pid
+            for p in psutil.process_iter(["cmdline"])
+            if "attach" in (p.info["cmdline"] or []) and run_dir.name in (p.info["cmdline"] or [])
+        ]
+    finally:
+        tmux.kill()  # the terminal closes: the app gets SIGHUP
+    _gone, alive = psutil.wait_procs(
+        [psutil.Process(pid) for pid in app_pids if psutil.pid_exists(pid)], timeout=15
+    )
+    assert alive == [], "the app outlived its terminal"
+    step_then = int(read_status(run_dir).get("step") or 0)
+    wait_until(
+        lambda: int(read_status(run_dir).get("step") or 0) > step_then + 2,
+        60,
+        0.2,
+        "the run to keep training after the hang-up",
+    )
+    worker = psutil.Process(int(read_status(run_dir)["pid"]))
+    assert [c for c in worker.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN] == []
+    stopped = studio("stop", run_dir.name, "--wait", "90", "-w", str(workspace), timeout=120)
+    assert stopped.returncode == 0, stopped.stderr
+    info = wait_finished(run_dir)
+    assert info.state == "stopped" and info.has_checkpoint, info.reason

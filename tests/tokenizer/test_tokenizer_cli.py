@@ -11,15 +11,27 @@ from pathlib import Path
 
 def studio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
-                          timeout=120, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd
+    )
 
 
 def test_train_json(corpus_file: Path, tmp_path: Path) -> None:
     """`tokenizer train --json` prints one JSON object and writes the directory."""
     out = tmp_path / "tok"
-    done = studio("tokenizer", "train", "--corpus", str(corpus_file), "--kind", "bytelevel-bpe",
-                  "--vocab-size", "500", "--out", str(out), "--json")
+    done = studio(
+        "tokenizer",
+        "train",
+        "--corpus",
+        str(corpus_file),
+        "--kind",
+        "bytelevel-bpe",
+        "--vocab-size",
+        "500",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["vocab_size"] == 500 and payload["kind"] == "bytelevel-bpe" and Path(payload["out"]) == out
@@ -32,7 +44,14 @@ def test_inspect_json_fields(trained: dict[str, Path], corpus_file: Path) -> Non
         done = studio("tokenizer", "inspect", str(trained["wordpiece"]), *extra, "--json")
         assert done.returncode == 0, done.stderr
         payload = json.loads(done.stdout)
-        for field in ("fertility", "bytes_per_token", "unk_rate", "vocab_used", "chars_per_token", "split3_share"):
+        for field in (
+            "fertility",
+            "bytes_per_token",
+            "unk_rate",
+            "vocab_used",
+            "chars_per_token",
+            "split3_share",
+        ):
             assert isinstance(payload[field], float), field
         assert payload["vocab_size"] == 600
 
@@ -41,9 +60,27 @@ def test_errors_are_one_line_with_hint(tmp_path: Path, corpus_file: Path) -> Non
     """Bad input exits non-zero with a message and a hint, never a traceback."""
     (tmp_path / "exists").mkdir()
     cases = [
-        ("tokenizer", "train", "--corpus", str(corpus_file), "--vocab-size", "10", "--out", str(tmp_path / "a")),
+        (
+            "tokenizer",
+            "train",
+            "--corpus",
+            str(corpus_file),
+            "--vocab-size",
+            "10",
+            "--out",
+            str(tmp_path / "a"),
+        ),
         ("tokenizer", "train", "--corpus", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "b")),
-        ("tokenizer", "train", "--corpus", str(corpus_file), "--vocab-size", "500", "--out", str(tmp_path / "exists")),
+        (
+            "tokenizer",
+            "train",
+            "--corpus",
+            str(corpus_file),
+            "--vocab-size",
+            "500",
+            "--out",
+            str(tmp_path / "exists"),
+        ),
         ("tokenizer", "inspect", str(corpus_file)),
         ("vocab", str(tmp_path / "missing")),
         ("vocab", str(corpus_file)),

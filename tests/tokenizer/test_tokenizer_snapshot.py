@@ -12,8 +12,12 @@ from studio.tui.widgets.tokenizer.vocab_table import VocabTable
 from studio.workspace import Workspace
 
 
-def test_tokenizer_screen_snapshot(snap_compare, trained: dict[str, Path], tmp_path: Path,  # type: ignore[no-untyped-def]
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tokenizer_screen_snapshot(
+    snap_compare,
+    trained: dict[str, Path],
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The inspector with the vocabulary, the detail of token 0, the try-it text and the figures."""
     monkeypatch.chdir(tmp_path)
     shutil.copytree(trained["bytelevel-bpe"], tmp_path / "bytelevel-bpe")

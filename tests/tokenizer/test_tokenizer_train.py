@@ -13,7 +13,7 @@ import pytest
 from studio.errors import Cancelled, StudioError
 from studio.progress import CancelFlag, ProgressUpdate
 from studio.tokenizer.options import KINDS, TrainOptions, minimum_vocab_size
-from studio.tokenizer.train import check_sentencepiece_memory, check_corpus, train_tokenizer
+from studio.tokenizer.train import check_corpus, check_sentencepiece_memory, train_tokenizer
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -44,7 +44,9 @@ def test_bytelevel_round_trip_every_line(trained: dict[str, Path], demo_lines: l
 
 
 @pytest.mark.parametrize("kind", ["sentencepiece-unigram", "sentencepiece-bpe"])
-def test_sentencepiece_kinds_match_the_model(trained: dict[str, Path], kind: str, demo_lines: list[str]) -> None:
+def test_sentencepiece_kinds_match_the_model(
+    trained: dict[str, Path], kind: str, demo_lines: list[str]
+) -> None:
     """SentencePiece kinds keep their .model and transformers encodes exactly as sentencepiece does."""
     import sentencepiece as spm
     from transformers import AutoTokenizer
@@ -70,8 +72,9 @@ def test_llama_target_loads_as_llama_tokenizer(tmp_path: Path, corpus_file: Path
     assert tokenizer("La hundo.")["input_ids"][0] == tokenizer.bos_token_id == 1
 
 
-def test_phases_are_reported_and_native_output_is_captured(tmp_path: Path, corpus_file: Path,
-                                                           capfd: pytest.CaptureFixture[str]) -> None:
+def test_phases_are_reported_and_native_output_is_captured(
+    tmp_path: Path, corpus_file: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     """Progress reports the phases; nothing from the trainer reaches stdout/stderr; train.log keeps it."""
     updates: list[ProgressUpdate] = []
     options = TrainOptions(corpus=str(corpus_file), kind="sentencepiece-bpe", vocab_size=400)
@@ -104,8 +107,11 @@ def test_cancel_from_another_thread(tmp_path: Path, corpus_file: Path) -> None:
     cancel = CancelFlag()
     threading.Timer(0.3, cancel.set).start()
     with pytest.raises(Cancelled):
-        train_tokenizer(TrainOptions(corpus=str(corpus_file), kind="unigram", vocab_size=600),
-                        tmp_path / "out", cancel=cancel)
+        train_tokenizer(
+            TrainOptions(corpus=str(corpus_file), kind="unigram", vocab_size=600),
+            tmp_path / "out",
+            cancel=cancel,
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -194,3 +200,13 @@ def test_jsonl_corpus_goes_through_datasets(tmp_path: Path, demo_lines: list[str
     options = TrainOptions(corpus=str(corpus), kind="wordpiece", vocab_size=400, sample_lines=500)
     out = train_tokenizer(options, tmp_path / "out").out_dir
     assert (out / "tokenizer.json").is_file()
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "sentencepiece-bpe"])
+def test_vocab_below_the_corpus_alphabet(corpus_file: Path, tmp_path: Path, kind: str) -> None:
+    """A vocab smaller than the corpus alphabet plus specials is refused with the corpus's minimum."""
+    options = TrainOptions(corpus=str(corpus_file), kind=kind, vocab_size=40)
+    with pytest.raises(StudioError, match=r"below the minimum for this corpus \(\d+") as caught:
+        train_tokenizer(options, tmp_path / "out")
+    assert "--vocab-size" in (caught.value.hint or "")
+    assert list(tmp_path.iterdir()) == []

@@ -41,7 +41,9 @@ def test_bytelevel_tokens_are_readable(trained: dict[str, Path]) -> None:
 def test_open_each_kind_of_path(trained: dict[str, Path], which: str) -> None:
     """A directory, a tokenizer.json and a bare .model all open, with the same vocabulary size."""
     folder = trained["sentencepiece-unigram"]
-    path = {"dir": folder, "tokenizer.json": folder / "tokenizer.json", ".model": folder / "tokenizer.model"}[which]
+    path = {"dir": folder, "tokenizer.json": folder / "tokenizer.json", ".model": folder / "tokenizer.model"}[
+        which
+    ]
     vocab = open_vocabulary(path)
     assert len(vocab) == 600 and vocab.info.metaspace
 

@@ -6,6 +6,7 @@ import math
 import multiprocessing
 import queue
 import threading
+import time
 from pathlib import Path
 
 from _train_fixtures import scripted_run, write_events, write_long_run
@@ -67,18 +68,20 @@ def test_live_run_pace_gives_an_eta_and_counts_nan() -> None:
     for event in scripted_run(steps=200, total=1000, nan_at=150):
         live.apply(event)
     snap = live.snapshot()
-    assert snap.steps_per_s == 2.0 and snap.eta_s == 400.0 and snap.is_live
+    assert snap.eta_s == 400.0 and snap.is_live
     assert snap.nan_steps == 6 and math.isnan(snap.loss or 0.0)
 
 
 def test_a_resumed_run_is_live_again() -> None:
-    """A run_started after a finished(stopped) (a resume) clears the end and keeps the first start."""
+    """A run_started after a finished(stopped) (a resume) clears the end; the new session's start counts."""
     live = LiveRun()
     for event in scripted_run(steps=100, finish="stopped"):
         live.apply(event)
-    live.apply(RunStarted(run_id="r", total_steps=1000, resumed_from="checkpoint-100", time=live.updated + 60))
+    resumed_at = (live.updated or 0) + 60
+    live.apply(RunStarted(run_id="r", total_steps=1000, resumed_from="checkpoint-100", time=resumed_at))
+    live.apply(Step(step=110, loss=2.0, time=resumed_at + 5))
     snap = live.snapshot()
-    assert snap.finished is None and snap.state == "running" and snap.started == scripted_run()[0].time
+    assert snap.finished is None and snap.state == "running" and snap.is_live and snap.started == resumed_at
 
 
 def test_bridge_posts_one_coalesced_snapshot_per_frame() -> None:
@@ -150,13 +153,46 @@ def test_queue_source_falls_back_to_the_file_when_the_run_is_gone(tmp_path: Path
 
 
 def test_replaying_a_million_step_run_keeps_history_bounded(tmp_path: Path) -> None:
-    """A 1,000,000-step run's file (a step event every 10 steps) replays in parts into bounded history."""
+    """A 1,000,000-step run's file (a step event every 10 steps) is rebuilt into bounded history, then followed."""
     path = write_long_run(tmp_path / "events.jsonl", steps=1_000_000, every=10)
     posted: list[RunSnapshot] = []
-    stop = threading.Event()
-    bridge = RunBridge(FileSource(path, chunk_bytes=1 << 20), posted.append, frame_s=0.0)
-    final = bridge.run(cancelled=stop.is_set)
-    assert final.step == 1_000_000 and final.finished is not None and final.events == 100_002
-    assert len(final.loss_series[0]) <= SERIES_CAPACITY and final.loss_series[0][-1] == 1_000_000
-    assert len(final.logs) == 0 and len(posted) > 5
+    final = RunBridge(FileSource(path), posted.append, frame_s=0.0).run()
+    assert final.step == 1_000_000 and final.finished is not None and final.state == "completed"
+    xs, ys = final.loss_series
+    assert len(xs) <= SERIES_CAPACITY and xs[0] <= 1_000 and xs[-1] == 1_000_000 and ys[0] > ys[-1]
+    assert len(posted) <= 3
+
+
+def test_replay_then_follow_sees_what_is_appended(tmp_path: Path) -> None:
+    """After the fast rebuild the file is followed from where it stopped: nothing twice, nothing lost."""
+    path = write_events(tmp_path / "events.jsonl", scripted_run(steps=200))
+    posted: list[RunSnapshot] = []
+    bridge = RunBridge(FileSource(path), posted.append, frame_s=0.0)
+    done = threading.Event()
+
+    def append_later() -> None:
+        while not posted:
+            time.sleep(0.01)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(Step(step=210, loss=2.0, time=2e9).to_json() + "\n")
+            f.write(Log(message="after the replay", time=2e9).to_json() + "\n")
+            f.write(Finished(state="completed", step=210, time=2e9 + 1).to_json() + "\n")
+        done.set()
+
+    writer = threading.Thread(target=append_later)
+    writer.start()
+    final = bridge.run()
+    writer.join()
+    assert final.step == 210 and final.finished is not None and final.log_seq == 3
+    assert final.logs[-1].message == "after the replay" and final.loss_series[0][-1] == 210
+
+
+def test_slow_replay_reads_in_parts_and_says_it_is_catching_up(tmp_path: Path) -> None:
+    """Without the fast rebuild, a file is read in bounded chunks, each frame marked as catching up."""
+    path = write_long_run(tmp_path / "events.jsonl", steps=20_000)
+    posted: list[RunSnapshot] = []
+    bridge = RunBridge(FileSource(path, chunk_bytes=256 << 10), posted.append, frame_s=0.0)
+    bridge.fast_replay = False
+    final = bridge.run()
+    assert final.step == 20_000 and final.events == 20_002 and len(final.loss_series[0]) <= SERIES_CAPACITY
     assert any(s.catching_up for s in posted) and not posted[-1].catching_up

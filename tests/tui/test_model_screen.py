@@ -29,11 +29,17 @@ def workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "ws" / "corpora").mkdir(parents=True)
     (root / "ws" / "corpora" / "demo.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     trainer = ByteLevelBPETokenizer()
-    trainer.train_from_iterator(lines, vocab_size=500, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
-                                show_progress=False)
-    PreTrainedTokenizerFast(tokenizer_object=trainer._tokenizer, bos_token="<s>", eos_token="</s>",
-                            pad_token="<pad>", unk_token="<unk>", mask_token="<mask>").save_pretrained(
-        root / "ws" / "tokenizers" / "bpe")
+    trainer.train_from_iterator(
+        lines, vocab_size=500, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False
+    )
+    PreTrainedTokenizerFast(
+        tokenizer_object=trainer._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+    ).save_pretrained(root / "ws" / "tokenizers" / "bpe")
     return root
 
 
@@ -131,3 +137,29 @@ async def test_save_writes_a_run_config(app: StudioApp, workspace_dir: Path) -> 
 def test_model_screen_snapshot(app: StudioApp, snap_compare) -> None:  # type: ignore[no-untyped-def]
     """The Model screen at 120x40 with the tiny-cpu preset checked and estimated."""
     assert snap_compare(app, terminal_size=(120, 40), run_before=_settle)
+
+
+async def test_train_key_saves_and_launches(app: StudioApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ctrl+t on a valid config hands the run config to the app's launch_run."""
+    launched = []
+    monkeypatch.setattr(app, "launch_run", launched.append)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+    assert len(launched) == 1 and launched[0].model.arch == "roberta"
+
+
+async def test_workspace_without_tokenizer_opens_with_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no tokenizer yet, the form still opens, names data.tokenizer, and estimates the model."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ws" / "corpora").mkdir(parents=True)
+    (tmp_path / "ws" / "corpora" / "a.txt").write_text("saluton mondo\n" * 50)
+    app = StudioApp(Workspace(Path("ws")), animations=False, start_screen="model")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert [p.field for p in screen.report.problems] == ["data.tokenizer"]
+        assert screen.report.estimates["params"] > 0

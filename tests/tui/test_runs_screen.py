@@ -27,14 +27,50 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     ws = open_workspace("ws", demo=False)
-    write_run_dir(ws.runs, "20260101-000000-base", "completed", 1000, 1000, 2.31, T0, 2 * 3600 + 5,
-                  scripted_run(400, finish="completed"))
-    write_run_dir(ws.runs, "20260102-000000-wide", "stopped", 600, 1000, 2.5, T0 + DAY, 1800,
-                  scripted_run(300, run_id="20260102-000000-wide", finish="stopped"))
-    write_run_dir(ws.runs, "20260103-000000-lr-high", "failed", 40, 1000, 9.9, T0 + 2 * DAY, 30,
-                  scripted_run(40, run_id="20260103-000000-lr-high", finish="failed"))
-    write_run_dir(ws.runs, "20260104-000000-tiny", "completed", 200, 200, 3.1, T0 + 3 * DAY, 95,
-                  scripted_run(200, total=200, run_id="20260104-000000-tiny", finish="completed"))
+    write_run_dir(
+        ws.runs,
+        "20260101-000000-base",
+        "completed",
+        1000,
+        1000,
+        2.31,
+        T0,
+        2 * 3600 + 5,
+        scripted_run(400, finish="completed"),
+    )
+    write_run_dir(
+        ws.runs,
+        "20260102-000000-wide",
+        "stopped",
+        600,
+        1000,
+        2.5,
+        T0 + DAY,
+        1800,
+        scripted_run(300, run_id="20260102-000000-wide", finish="stopped"),
+    )
+    write_run_dir(
+        ws.runs,
+        "20260103-000000-lr-high",
+        "failed",
+        40,
+        1000,
+        9.9,
+        T0 + 2 * DAY,
+        30,
+        scripted_run(40, run_id="20260103-000000-lr-high", finish="failed"),
+    )
+    write_run_dir(
+        ws.runs,
+        "20260104-000000-tiny",
+        "completed",
+        200,
+        200,
+        3.1,
+        T0 + 3 * DAY,
+        95,
+        scripted_run(200, total=200, run_id="20260104-000000-tiny", finish="completed"),
+    )
     return ws
 
 
@@ -53,8 +89,12 @@ async def test_lists_every_run_with_its_figures(workspace, screen_text) -> None:
     app = runs_app(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         table = await table_ready(pilot)
-        assert list(table.runs) == ["20260104-000000-tiny", "20260103-000000-lr-high", "20260102-000000-wide",
-                                    "20260101-000000-base"]
+        assert list(table.runs) == [
+            "20260104-000000-tiny",
+            "20260103-000000-lr-high",
+            "20260102-000000-wide",
+            "20260101-000000-base",
+        ]
         text = screen_text(app)
         assert "completed" in text and "stopped" in text and "failed" in text
         assert "600/1k  60%" in text and "2.31" in text and "01-01 00:00" in text and "2h00m" in text
@@ -66,7 +106,9 @@ async def test_state_changes_show_within_seconds(workspace) -> None:  # type: ig
     app = runs_app(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         table = await table_ready(pilot)
-        run_dir = write_run_dir(workspace.runs, "20260105-000000-new", "running", 10, 1000, 5.0, T0 + 4 * DAY, 5)
+        run_dir = write_run_dir(
+            workspace.runs, "20260105-000000-new", "running", 10, 1000, 5.0, T0 + 4 * DAY, 5
+        )
         status = json.loads((run_dir / "status.json").read_text())
         status.update(host="another-host", heartbeat=time.time() + 3600)
         (run_dir / "status.json").write_text(json.dumps(status))
@@ -75,7 +117,9 @@ async def test_state_changes_show_within_seconds(workspace) -> None:  # type: ig
         status.update(host="", heartbeat=T0, pid=999_999_9)  # this host, and its process is gone
         (run_dir / "status.json").write_text(json.dumps(status))
         await wait_for(pilot, lambda: table.runs["20260105-000000-new"].state == "lost")
-        await wait_for(pilot, lambda: any("20260105-000000-new lost" in n.message for n in app._notifications))
+        await wait_for(
+            pilot, lambda: any("20260105-000000-new lost" in n.message for n in app._notifications)
+        )
 
 
 async def test_enter_attaches_on_the_train_screen(workspace) -> None:  # type: ignore[no-untyped-def]
@@ -85,8 +129,14 @@ async def test_enter_attaches_on_the_train_screen(workspace) -> None:  # type: i
         table = await table_ready(pilot)
         table.move_cursor(row=2)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, TrainScreen) and app.screen.snapshot is not None
-                       and app.screen.snapshot.finished is not None)
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, TrainScreen)
+                and app.screen.snapshot is not None
+                and app.screen.snapshot.finished is not None
+            ),
+        )
         assert app.screen.run_id == "20260102-000000-wide" and app.screen.snapshot.step == 300
         assert app.run_state.startswith("20260102-000000-wide: stopped")
 

@@ -15,7 +15,6 @@ from _train_fixtures import (
     follow_scripted,
     scripted_run,
     wait_for,
-    write_events,
     write_run_dir,
 )
 from textual import events
@@ -146,7 +145,9 @@ async def test_notifies_nan_and_the_end_with_the_bell(workspace, monkeypatch: py
 
 async def test_replayed_history_raises_no_notification(workspace) -> None:  # type: ignore[no-untyped-def]
     """Attaching to a run that already completed shows it, without announcing it again."""
-    write_run_dir(workspace.runs, RUN_ID, "completed", 400, 1000, 2.5, T0, 60, scripted_run(400, finish="completed"))
+    write_run_dir(
+        workspace.runs, RUN_ID, "completed", 400, 1000, 2.5, T0, 60, scripted_run(400, finish="completed")
+    )
     app = train_app(workspace, start_run=RUN_ID)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
@@ -269,7 +270,9 @@ async def test_keys_are_answered_while_1000_events_per_second_flow(workspace) ->
         while not stop.is_set():
             for _ in range(10):
                 step += 1
-                channel.put(Step(step=step, loss=2 + 1 / step, learning_rate=1e-4, tokens_per_s=5e4, time=T0 + step))
+                channel.put(
+                    Step(step=step, loss=2 + 1 / step, learning_rate=1e-4, tokens_per_s=5e4, time=T0 + step)
+                )
             time.sleep(0.01)
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -279,7 +282,9 @@ async def test_keys_are_answered_while_1000_events_per_second_flow(workspace) ->
         feeder.start()
         try:
             chart = screen.query_one("#loss-chart", CurveChart)
-            await wait_for(pilot, lambda: screen.snapshot is not None and screen.snapshot.step > 100, busy=True)
+            await wait_for(
+                pilot, lambda: screen.snapshot is not None and screen.snapshot.step > 100, busy=True
+            )
             for presses in range(1, 9):
                 # The path a terminal's key takes (Pilot.press would wait for an idle app, which a flood never is).
                 app.post_message(events.Key("m", "m"))
@@ -310,6 +315,11 @@ def test_no_screen_module_imports_torch() -> None:
         "import sys, studio.tui.screens.train, studio.tui.screens.runs, studio.tui.bridge;"
         "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     assert out.stdout.strip() == "[]"

@@ -12,6 +12,16 @@ ARCH = Arch(
     description="GPT-2 decoder",
     special_tokens={"clm": ("eos_token",)},
     dims=Dims(hidden="n_embd", layers="n_layer", heads="n_head", positions="n_positions"),
-    form_fields=("vocab_size", "n_embd", "n_layer", "n_head", "n_inner", "n_positions",
-                 "activation_function", "resid_pdrop", "embd_pdrop", "attn_pdrop"),
+    form_fields=(
+        "vocab_size",
+        "n_embd",
+        "n_layer",
+        "n_head",
+        "n_inner",
+        "n_positions",
+        "activation_function",
+        "resid_pdrop",
+        "embd_pdrop",
+        "attn_pdrop",
+    ),
 )

@@ -89,19 +89,25 @@ def decoder_matches_task(ctx: RuleContext) -> Iterator[Problem]:
     is_decoder = ctx.fields.get("is_decoder")
     if ctx.task == "clm":
         if is_decoder is not True:
-            yield Problem("model.is_decoder",
-                          "a causal LM must be a decoder (is_decoder: true), or it attends to future tokens",
-                          assignment("model.is_decoder", True))
+            yield Problem(
+                "model.is_decoder",
+                "a causal LM must be a decoder (is_decoder: true), or it attends to future tokens",
+                assignment("model.is_decoder", True),
+            )
         for name in ("lsh_num_chunks_after", "local_num_chunks_after"):
             value = ctx.fields.get(name)
             if value != 0:
-                yield Problem(f"model.{name}",
-                              f"{name} is {value!r}: a causal LM must not attend to later chunks (future tokens)",
-                              assignment(f"model.{name}", 0))
+                yield Problem(
+                    f"model.{name}",
+                    f"{name} is {value!r}: a causal LM must not attend to later chunks (future tokens)",
+                    assignment(f"model.{name}", 0),
+                )
     elif is_decoder is not False:
-        yield Problem("model.is_decoder",
-                      "a masked LM must not be a decoder (is_decoder: false): it reads both directions",
-                      assignment("model.is_decoder", False))
+        yield Problem(
+            "model.is_decoder",
+            "a masked LM must not be a decoder (is_decoder: false): it reads both directions",
+            assignment("model.is_decoder", False),
+        )
 
 
 ARCH = Arch(
@@ -111,15 +117,41 @@ ARCH = Arch(
     tokenizer_kinds=("sentencepiece-unigram", "sentencepiece-bpe", "unigram"),
     description="Reformer (LSH + local attention, axial positions)",
     special_tokens={"mlm": ("mask_token", "pad_token"), "clm": ("eos_token",)},
-    dims=Dims(hidden="hidden_size", layers="num_hidden_layers", heads="num_attention_heads",
-              positions="max_position_embeddings", heads_divide_hidden=False),
-    rules=(attention_layers_known, axial_shape_matches_block, axial_dims_sum_to_hidden,
-           block_multiple_of_chunks, decoder_matches_task),
-    form_fields=("vocab_size", "hidden_size", "attn_layers", "num_attention_heads", "attention_head_size",
-                 "feed_forward_size", "axial_pos_shape", "axial_pos_embds_dim", "lsh_attn_chunk_length",
-                 "local_attn_chunk_length", "num_hashes", "num_buckets", "is_decoder",
-                 "lsh_num_chunks_after", "local_num_chunks_after", "max_position_embeddings",
-                 "hidden_dropout_prob"),
-    task_fields={"clm": {"is_decoder": True, "lsh_num_chunks_after": 0, "local_num_chunks_after": 0},
-                 "mlm": {"is_decoder": False}},
+    dims=Dims(
+        hidden="hidden_size",
+        layers="num_hidden_layers",
+        heads="num_attention_heads",
+        positions="max_position_embeddings",
+        heads_divide_hidden=False,
+    ),
+    rules=(
+        attention_layers_known,
+        axial_shape_matches_block,
+        axial_dims_sum_to_hidden,
+        block_multiple_of_chunks,
+        decoder_matches_task,
+    ),
+    form_fields=(
+        "vocab_size",
+        "hidden_size",
+        "attn_layers",
+        "num_attention_heads",
+        "attention_head_size",
+        "feed_forward_size",
+        "axial_pos_shape",
+        "axial_pos_embds_dim",
+        "lsh_attn_chunk_length",
+        "local_attn_chunk_length",
+        "num_hashes",
+        "num_buckets",
+        "is_decoder",
+        "lsh_num_chunks_after",
+        "local_num_chunks_after",
+        "max_position_embeddings",
+        "hidden_dropout_prob",
+    ),
+    task_fields={
+        "clm": {"is_decoder": True, "lsh_num_chunks_after": 0, "local_num_chunks_after": 0},
+        "mlm": {"is_decoder": False},
+    },
 )

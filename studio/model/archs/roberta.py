@@ -8,8 +8,15 @@ from typing import Any
 from studio.model.archs.base import Arch
 
 ENCODER_FORM_FIELDS = (
-    "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-    "max_position_embeddings", "type_vocab_size", "hidden_act", "hidden_dropout_prob",
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "hidden_act",
+    "hidden_dropout_prob",
     "attention_probs_dropout_prob",
 )
 

@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
@@ -275,6 +276,10 @@ class CorpusScreen(StudioScreen):
         self.query_one("#corpus-switcher", ContentSwitcher).current = pane
         self.query_one("#corpus-side-title", Static).update(Text(title))
 
+    def say(self, message: str, *, title: str = "Corpus", severity: SeverityLevel = "information") -> None:
+        """A toast; never markup, since messages quote paths, queries and corpus text."""
+        self.notify(message, title=title, severity=severity, markup=False)
+
     def show_notice(self, message: str, severity: str = "") -> None:
         notice = self.query_one("#corpus-notice", Static)
         notice.update(Text(message))
@@ -420,11 +425,11 @@ class CorpusScreen(StudioScreen):
                 panel.show_stats(message.result)
         elif message.kind == "search":
             if message.cancelled:
-                self.notify(f"Search cancelled after {len(self.hits):,} hits.")
+                self.say(f"Search cancelled after {len(self.hits):,} hits.")
             elif not self.hits:
-                self.notify(f"No match for {visible(self.last_query)!r}.", severity="warning")
+                self.say(f"No match for {visible(self.last_query)!r}.", severity="warning")
             elif len(self.hits) >= MAX_HITS:
-                self.notify(f"Stopped at {MAX_HITS:,} hits.")
+                self.say(f"Stopped at {MAX_HITS:,} hits.")
             self._set_side_title_for_hits(done=True)
         elif message.kind == "sample" and not message.cancelled:
             self._show_sample(message.result)
@@ -438,7 +443,7 @@ class CorpusScreen(StudioScreen):
         error = message.error
         text = error.message + (f" ({error.hint})" if error.hint else "")
         self.show_notice(text, "error")
-        self.notify(error.message, title="Corpus", severity="error")
+        self.say(error.message, title="Corpus", severity="error")
         if message.kind == "stats":
             self.query_one(StatsPanel).show_message(text)
         if message.kind == "column" or "no column" in error.message:
@@ -453,7 +458,7 @@ class CorpusScreen(StudioScreen):
             self.show_notice(
                 f"Internal error in {event.worker.description}: {type(error).__name__}: {error}", "error"
             )
-            self.notify(f"{type(error).__name__}: {error}", title="Corpus: internal error", severity="error")
+            self.say(f"{type(error).__name__}: {error}", title="Corpus: internal error", severity="error")
 
     def check_changed(self) -> None:
         """Offer a reload when the open file grew, shrank or was rewritten."""
@@ -463,7 +468,7 @@ class CorpusScreen(StudioScreen):
         if document.changed():
             self._change_reported = True
             self.show_notice("The file changed on disk since it was opened. Press R to reload it.", "warning")
-            self.notify("The file changed on disk: press R to reload.", title="Corpus", severity="warning")
+            self.say("The file changed on disk: press R to reload.", title="Corpus", severity="warning")
 
     # -- input bar --------------------------------------------------------------------------
 
@@ -501,15 +506,15 @@ class CorpusScreen(StudioScreen):
         try:
             number = int(value.replace(",", "").replace("_", ""))
         except ValueError:
-            self.notify(f"{value!r} is not a line number.", severity="error")
+            self.say(f"{value!r} is not a line number.", severity="error")
             return
         if document is None:
-            self.notify("Open a corpus first (press o).", severity="error")
+            self.say("Open a corpus first (press o).", severity="error")
             return
         total = document.line_count
         if not 1 <= number <= max(total, 1) or total == 0:
             more = "" if document.indexed else " so far (still indexing)"
-            self.notify(
+            self.say(
                 f"Line {number:,} is out of range: the corpus has {total:,} lines{more}.", severity="error"
             )
             return
@@ -521,12 +526,12 @@ class CorpusScreen(StudioScreen):
         from studio.corpus.search import compile_query
 
         if self.document is None:
-            self.notify("Open a corpus first (press o).", severity="error")
+            self.say("Open a corpus first (press o).", severity="error")
             return
         try:
             pattern = compile_query(query, self.regex, self.case_sensitive)
         except StudioError as error:
-            self.notify(error.message, severity="error")
+            self.say(error.message, severity="error")
             return
         self.last_query = query
         self.hits, self.hit_cursor = [], -1
@@ -694,7 +699,7 @@ class CorpusScreen(StudioScreen):
         if self.hits:
             self.jump_to_hit(self.hit_cursor + 1)
         else:
-            self.notify("No search hits: press / to search.")
+            self.say("No search hits: press / to search.")
 
     def action_previous_hit(self) -> None:
         if self.hits:
@@ -702,12 +707,12 @@ class CorpusScreen(StudioScreen):
 
     def action_toggle_regex(self) -> None:
         self.regex = not self.regex
-        self.notify("Search: regular expression" if self.regex else "Search: literal text")
+        self.say("Search: regular expression" if self.regex else "Search: literal text")
         self.update_status()
 
     def action_toggle_case(self) -> None:
         self.case_sensitive = not self.case_sensitive
-        self.notify("Search: case-sensitive" if self.case_sensitive else "Search: ignoring case")
+        self.say("Search: case-sensitive" if self.case_sensitive else "Search: ignoring case")
         self.update_status()
 
     def action_stats(self) -> None:
@@ -725,7 +730,7 @@ class CorpusScreen(StudioScreen):
 
     def action_sample(self) -> None:
         if self.document is None or self.document.line_count == 0:
-            self.notify("Nothing to sample yet.", severity="warning")
+            self.say("Nothing to sample yet.", severity="warning")
             return
         self._sample_worker(self.document, self.generation, random.randrange(1 << 30))
 
@@ -755,4 +760,4 @@ class CorpusScreen(StudioScreen):
             if flag is not None:
                 flag.set()
         if running:
-            self.notify(f"Cancelling {', '.join(running)}.")
+            self.say(f"Cancelling {', '.join(running)}.")

@@ -43,8 +43,9 @@ class HelpScreen(ModalScreen[None]):
         about = getattr(current, "HELP", "")
         if about:
             parts.append(Static(Text(about), classes="help-about"))
-        parts.append(Static(_bindings_table(f"{getattr(current, 'TITLE', '')} screen", current.BINDINGS)))
+        # "Everywhere" first: a screen with many keys must not push the app's own keys out of view.
         parts.append(Static(_bindings_table("Everywhere", StudioApp.BINDINGS)))
+        parts.append(Static(_bindings_table(f"{getattr(current, 'TITLE', '')} screen", current.BINDINGS)))
         for cls in SCREEN_CLASSES.values():
             if cls is not current and cls.BINDINGS:
                 parts.append(Static(_bindings_table(f"{cls.TITLE} screen", cls.BINDINGS)))

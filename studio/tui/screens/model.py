@@ -87,6 +87,11 @@ class MeasureFinished(Message):
         self.error = error
 
 
+def _path_options(paths: list[str]) -> list[tuple[str, str]]:
+    """Select options showing each path's last part; a placeholder when there are none."""
+    return [(Path(p).name, p) for p in paths] or [("(none)", "")]
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "run"
 
@@ -102,11 +107,26 @@ class ModelScreen(StudioScreen):
         "measures two real steps. Field help is shown below the form."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+f", "fix", "Fix", id="model.fix", tooltip="Apply the fix of the highlighted (or first) problem"),
-        Binding("ctrl+s", "save", "Save", id="model.save", tooltip="Save the run config as configs/NAME.yaml"),
-        Binding("ctrl+t", "train", "Train", id="model.train", tooltip="Save the config and start a training run"),
-        Binding("ctrl+b", "measure", "Measure", id="model.measure",
-                tooltip="Run two real training steps in a subprocess: peak memory and step time"),
+        Binding(
+            "ctrl+f",
+            "fix",
+            "Fix",
+            id="model.fix",
+            tooltip="Apply the fix of the highlighted (or first) problem",
+        ),
+        Binding(
+            "ctrl+s", "save", "Save", id="model.save", tooltip="Save the run config as configs/NAME.yaml"
+        ),
+        Binding(
+            "ctrl+t", "train", "Train", id="model.train", tooltip="Save the config and start a training run"
+        ),
+        Binding(
+            "ctrl+b",
+            "measure",
+            "Measure",
+            id="model.measure",
+            tooltip="Run two real training steps in a subprocess: peak memory and step time",
+        ),
     ]
     DEFAULT_CSS = """
     ModelScreen #model-body { height: 1fr; }
@@ -139,18 +159,24 @@ class ModelScreen(StudioScreen):
         with Horizontal(id="model-body"):
             with Vertical(id="model-form-column"):
                 with VerticalScroll(id="model-form"):
-                    yield self._choice("arch", [(f"{a.name}: {a.description}", a.name) for a in ARCHES.values()],
-                                       preset.arch)
-                    yield self._choice("task", [("mlm: masked LM", "mlm"), ("clm: causal LM", "clm")],
-                                       preset.tasks[0])
-                    yield self._choice("preset", [(p.name, p.name) for p in presets_for(preset.arch)], preset.name)
+                    yield self._choice(
+                        "arch", [(f"{a.name}: {a.description}", a.name) for a in ARCHES.values()], preset.arch
+                    )
+                    yield self._choice(
+                        "task", [("mlm: masked LM", "mlm"), ("clm: causal LM", "clm")], preset.tasks[0]
+                    )
+                    yield self._choice(
+                        "preset", [(p.name, p.name) for p in presets_for(preset.arch)], preset.name
+                    )
                     tokenizers = self._workspace_tokenizers()
-                    yield self._choice("tokenizer", [(Path(t).name, t) for t in tokenizers] or [("(none)", "")],
-                                       tokenizers[0] if tokenizers else "")
+                    yield self._choice(
+                        "tokenizer", _path_options(tokenizers), tokenizers[0] if tokenizers else ""
+                    )
                     corpora = self._workspace_corpora()
-                    yield self._choice("corpus", [(Path(c).name, c) for c in corpora] or [("(none)", "")],
-                                       corpora[0] if corpora else "")
-                    yield FieldRow("studio.name", DEFAULT_PRESET, help_text="Run name; saved as configs/NAME.yaml.")
+                    yield self._choice("corpus", _path_options(corpora), corpora[0] if corpora else "")
+                    yield FieldRow(
+                        "studio.name", DEFAULT_PRESET, help_text="Run name; saved as configs/NAME.yaml."
+                    )
                     yield Static("Model: HF config fields", classes="section")
                     yield Vertical(id="arch-fields")
                     yield Static("Training", classes="section")
@@ -165,7 +191,9 @@ class ModelScreen(StudioScreen):
                 yield Static(Text(""), id="command")
 
     def _choice(self, name: str, options: list[tuple[str, str]], value: str) -> Horizontal:
-        select: Select[str] = Select(options, value=value, allow_blank=False, compact=True, id=f"choose-{name}")
+        select: Select[str] = Select(
+            options, value=value, allow_blank=False, compact=True, id=f"choose-{name}"
+        )
         return Horizontal(Label(name), select, classes="choice")
 
     def _workspace_tokenizers(self) -> list[str]:
@@ -177,6 +205,23 @@ class ModelScreen(StudioScreen):
         root = self.studio.workspace.corpora
         found = sorted(p for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
         return [str(p) for p in found]
+
+    def on_screen_resume(self) -> None:
+        """Tokenizers and corpora made on other screens appear in the choices."""
+        super().on_screen_resume()
+        for name, found in (
+            ("tokenizer", self._workspace_tokenizers()),
+            ("corpus", self._workspace_corpora()),
+        ):
+            select = self.query_one(f"#choose-{name}", Select)
+            current = select.value
+            options = _path_options(found)
+            if [v for _, v in options] == [v for _, v in select._options]:
+                continue
+            with select.prevent(Select.Changed):
+                select.set_options(options)
+                if current in found:
+                    select.value = current
 
     def on_mount(self) -> None:
         self.query_one("#command", Static).border_title = "Command line"
@@ -193,9 +238,12 @@ class ModelScreen(StudioScreen):
         corpus, tokenizer = self._select_value("corpus"), self._select_value("tokenizer")
         self._draft_worker(preset, task, corpus, tokenizer, keep)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="model-draft", description="build the config")
-    def _draft_worker(self, preset: str, task: str | None, corpus: str, tokenizer: str,
-                      keep: RunConfig | None) -> None:
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="model-draft", description="build the config"
+    )
+    def _draft_worker(
+        self, preset: str, task: str | None, corpus: str, tokenizer: str, keep: RunConfig | None
+    ) -> None:
         from studio.model.build import tokenizer_fields
         from studio.model.live import draft_config, field_info
 
@@ -227,8 +275,13 @@ class ModelScreen(StudioScreen):
         names = list(dict.fromkeys([*arch.form_fields, *self.config.model.fields]))
         info = self.field_info
         await container.mount_all(
-            FieldRow(f"model.{name}", self.config.model.fields.get(name), info.defaults.get(name),
-                     info.help.get(name, "")) for name in names
+            FieldRow(
+                f"model.{name}",
+                self.config.model.fields.get(name),
+                info.defaults.get(name),
+                info.help.get(name, ""),
+            )
+            for name in names
         )
 
     def _show_config(self) -> None:
@@ -248,8 +301,11 @@ class ModelScreen(StudioScreen):
             preset_select.set_options([(p.name, p.name) for p in presets_for(config.model.arch)])
             if self.preset in PRESETS and PRESETS[self.preset].arch == config.model.arch:
                 preset_select.value = self.preset
-        for name, value in (("task", config.model.task), ("tokenizer", config.data.tokenizer),
-                            ("corpus", config.data.corpus)):
+        for name, value in (
+            ("task", config.model.task),
+            ("tokenizer", config.data.tokenizer),
+            ("corpus", config.data.corpus),
+        ):
             select = self.query_one(f"#choose-{name}", Select)
             options = {v for _, v in select._options}  # Select has no public accessor
             if value in options and select.value != value:
@@ -321,12 +377,27 @@ class ModelScreen(StudioScreen):
             return
         self.seq += 1
         tokens_per_second = self.measured["tokens_per_second"] if self.measured else None
-        self._check_worker(self.seq, self.config, self.preset, self._workspace_tokenizers(), tokens_per_second,
-                           self._save_path(self.config))
+        self._check_worker(
+            self.seq,
+            self.config,
+            self.preset,
+            self._workspace_tokenizers(),
+            tokens_per_second,
+            self._save_path(self.config),
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="model-check", description="check the model")
-    def _check_worker(self, seq: int, config: RunConfig, preset: str, candidates: list[str],
-                      tokens_per_second: float | None, out: str) -> None:
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="model-check", description="check the model"
+    )
+    def _check_worker(
+        self,
+        seq: int,
+        config: RunConfig,
+        preset: str,
+        candidates: list[str],
+        tokens_per_second: float | None,
+        out: str,
+    ) -> None:
         from textual.worker import get_current_worker
 
         time.sleep(CHECK_DELAY_S)  # let typing settle: a newer edit cancels this one
@@ -402,7 +473,9 @@ class ModelScreen(StudioScreen):
             return
         problems = self.report.problems if self.report else []
         if problems:
-            self.notify(f"Fix the {len(problems)} problem(s) first (ctrl+f applies a fix).", severity="warning")
+            self.notify(
+                f"Fix the {len(problems)} problem(s) first (ctrl+f applies a fix).", severity="warning"
+            )
             return
         if self.action_save() is not None:
             self.studio.launch_run(self.config)
@@ -419,7 +492,13 @@ class ModelScreen(StudioScreen):
         self.notify("Measuring two real steps… (ctrl+b again cancels)")
         self._measure_worker(self.config, self._measure_cancel)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="model-measure", description="measure two steps")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="model-measure",
+        description="measure two steps",
+    )
     def _measure_worker(self, config: RunConfig, cancel: CancelFlag) -> None:
         from studio.errors import Cancelled
         from studio.model.measure import measure_steps
@@ -448,4 +527,3 @@ class ModelScreen(StudioScreen):
                 self._measure_cancel = None
             text = error.message if isinstance(error, StudioError) else f"{error.__class__.__name__}: {error}"
             self.notify(text, title=event.worker.description or "model", severity="error")
-

@@ -7,6 +7,7 @@ The list is read from the runs' `status.json` files every `REFRESH_S` seconds on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
@@ -24,6 +26,7 @@ from studio.tui.widgets.runs.table import RunsTable
 from studio.tui.widgets.train.dialogs import ConfirmDialog
 
 REFRESH_S = 2.0
+_SEVERITY: dict[str, SeverityLevel] = {"completed": "information", "stopped": "warning"}
 ENDED = ("completed", "stopped", "failed", "lost")
 
 
@@ -152,11 +155,7 @@ class RunsScreen(StudioScreen):
         for info in infos:
             was = before.get(info.id)
             if was in ("running", "preparing") and info.state in ENDED and info.id != followed:
-                severity = (
-                    "information"
-                    if info.state == "completed"
-                    else ("warning" if info.state == "stopped" else "error")
-                )
+                severity = _SEVERITY.get(info.state, "error")
                 reason = f": {info.reason}" if info.reason else ""
                 self.notify(
                     f"Run {info.id} {info.state}{reason}",
@@ -218,7 +217,7 @@ class RunsScreen(StudioScreen):
             return
         self.app.push_screen(
             ConfirmDialog(f"Stop run {info.id}? A checkpoint is saved first, then the run ends.", "Stop run"),
-            lambda yes: self._change_run("stop", info.id) if yes else None,
+            self._when_confirmed("stop", info.id),
         )
 
     def action_resume_run(self) -> None:
@@ -238,8 +237,15 @@ class RunsScreen(StudioScreen):
                 f"Delete run {info.id} and everything in its folder (checkpoints, final model)?\n{info.path}",
                 "Delete",
             ),
-            lambda yes: self._change_run("delete", info.id) if yes else None,
+            self._when_confirmed("delete", info.id),
         )
+
+    def _when_confirmed(self, action: str, run_id: str) -> Callable[[bool | None], None]:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._change_run(action, run_id)
+
+        return answered
 
     @work(thread=True, exit_on_error=False, group="runs-change", description="change a run")
     def _change_run(self, action: str, run_id: str) -> None:

@@ -88,16 +88,41 @@ class TokenizerScreen(StudioScreen):
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", id="tokenizer.filter", tooltip="Filter the vocabulary as you type"),
-        Binding("s", "cycle_sort", "Sort", id="tokenizer.sort", tooltip="Sort by id, length or corpus frequency"),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            id="tokenizer.filter",
+            tooltip="Filter the vocabulary as you type",
+        ),
+        Binding(
+            "s", "cycle_sort", "Sort", id="tokenizer.sort", tooltip="Sort by id, length or corpus frequency"
+        ),
         Binding("r", "reverse_sort", "Reverse", id="tokenizer.reverse", tooltip="Reverse the sort order"),
-        Binding("o", "focus_path", "Open", id="tokenizer.open", tooltip="Open a tokenizer folder, tokenizer.json or .model"),
+        Binding(
+            "o",
+            "focus_path",
+            "Open",
+            id="tokenizer.open",
+            tooltip="Open a tokenizer folder, tokenizer.json or .model",
+        ),
         Binding("y", "focus_try", "Try it", id="tokenizer.try", tooltip="Type text and see its tokens"),
-        Binding("t", "show_train", "Train", id="tokenizer.train", tooltip="Train a tokenizer (in its own process)"),
-        Binding("c", "show_compare", "Compare", id="tokenizer.compare", tooltip="Compare with another tokenizer"),
-        Binding("i", "show_inspect", "Inspect", id="tokenizer.inspect", tooltip="Back to the vocabulary inspector"),
-        Binding("ctrl+x", "cancel_training", "Cancel training", id="tokenizer.cancel",
-                tooltip="Stop the training process now (nothing is written)"),
+        Binding(
+            "t", "show_train", "Train", id="tokenizer.train", tooltip="Train a tokenizer (in its own process)"
+        ),
+        Binding(
+            "c", "show_compare", "Compare", id="tokenizer.compare", tooltip="Compare with another tokenizer"
+        ),
+        Binding(
+            "i", "show_inspect", "Inspect", id="tokenizer.inspect", tooltip="Back to the vocabulary inspector"
+        ),
+        Binding(
+            "ctrl+x",
+            "cancel_training",
+            "Cancel training",
+            id="tokenizer.cancel",
+            tooltip="Stop the training process now (nothing is written)",
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -117,7 +142,11 @@ class TokenizerScreen(StudioScreen):
         corpus = str(workspace.demo_corpus) if workspace.demo_corpus.exists() else ""
         with TabbedContent(initial="tok-inspect", id="tok-tabs"):
             with TabPane("Inspect", id="tok-inspect"):
-                yield Input(placeholder="tokenizer: folder, tokenizer.json or .model — Enter opens", id="tok-path", compact=True)
+                yield Input(
+                    placeholder="tokenizer: folder, tokenizer.json or .model — Enter opens",
+                    id="tok-path",
+                    compact=True,
+                )
                 with Horizontal(id="tok-main"):
                     with Vertical(id="tok-vocab-side"):
                         yield Input(placeholder="filter tokens (/)", id="tok-filter", compact=True)
@@ -131,12 +160,16 @@ class TokenizerScreen(StudioScreen):
             with TabPane("Train", id="tok-train"):
                 yield TrainPanel(corpus, workspace.tokenizers, id="tok-train-panel")
             with TabPane("Compare", id="tok-compare"):
-                yield Input(placeholder="other tokenizer: folder, tokenizer.json or .model — Enter compares",
-                            id="tok-compare-path")
+                yield Input(
+                    placeholder="other tokenizer: folder, tokenizer.json or .model — Enter compares",
+                    id="tok-compare-path",
+                )
                 yield Input(COMPARE_SAMPLE, placeholder="text tokenized by both", id="tok-compare-text")
                 with VerticalScroll():
-                    yield FiguresView(Text("Open a tokenizer in Inspect, then give another one here."),
-                                      id="tok-compare-figures")
+                    yield FiguresView(
+                        Text("Open a tokenizer in Inspect, then give another one here."),
+                        id="tok-compare-figures",
+                    )
                     yield Static(Text(""), id="tok-compare-pieces")
 
     DEFAULT_CSS = """
@@ -206,7 +239,9 @@ class TokenizerScreen(StudioScreen):
 
     def action_cycle_sort(self) -> None:
         choices = SORTS if self.vocab is not None and self.vocab.frequency is not None else SORTS[:2]
-        self.sort_key = choices[(choices.index(self.sort_key) + 1) % len(choices)] if self.sort_key in choices else "id"
+        self.sort_key = (
+            choices[(choices.index(self.sort_key) + 1) % len(choices)] if self.sort_key in choices else "id"
+        )
         self.descending = self.sort_key != "id"
         self.refresh_view()
 
@@ -233,7 +268,9 @@ class TokenizerScreen(StudioScreen):
         self.query_one("#tok-status", Static).update(Text(f"Opening {Path(path).name} …"))
         self._load(path)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="tokenizer-load", description="open tokenizer")
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="tokenizer-load", description="open tokenizer"
+    )
     def _load(self, path: str) -> None:
         from studio.tokenizer.vocab import open_vocabulary
 
@@ -251,13 +288,22 @@ class TokenizerScreen(StudioScreen):
         self.query_one("#tok-figures", FiguresView).show_note("Measuring on held-out lines …")
         self._measure(message.vocab)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="tokenizer-frequency", description="count tokens")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="tokenizer-frequency",
+        description="count tokens",
+    )
     def _measure(self, vocab: Vocabulary) -> None:
         """Corpus frequency of every token and the figures, on held-out lines of the training corpus."""
         from studio.tokenizer.figures import compute_figures, held_out_lines
         from studio.tokenizer.vocab import count_frequencies
 
-        lines = held_out_lines(vocab, FREQUENCY_SAMPLE_LINES)
+        try:
+            lines = held_out_lines(vocab, FREQUENCY_SAMPLE_LINES)
+        except StudioError:  # the training corpus moved or changed: no figures, not an error
+            lines = []
         if not lines:
             self.post_message(FrequencyReady(vocab, [], None))
             return
@@ -273,8 +319,10 @@ class TokenizerScreen(StudioScreen):
         self.figures = message.figures
         view = self.query_one("#tok-figures", FiguresView)
         if message.figures is None:
-            view.show_note("No held-out text: the training corpus is not known or gone. "
-                           "Use `studio tokenizer inspect --corpus` for figures.")
+            view.show_note(
+                "No held-out text: the training corpus is not known or gone. "
+                "Use `studio tokenizer inspect --corpus` for figures."
+            )
         else:
             view.show_figures([message.figures], [self.label])
         self.query_one(VocabTable).refresh()
@@ -301,7 +349,9 @@ class TokenizerScreen(StudioScreen):
         table = self.query_one(VocabTable)
         order = "↓" if self.descending else "↑"
         kind = vocab.info.record.get("kind") or vocab.info.model_type
-        status = f"{len(table.ids):,}/{len(vocab):,} tokens · sort {self.sort_key} {order} · {kind} · {self.label}"
+        status = (
+            f"{len(table.ids):,}/{len(vocab):,} tokens · sort {self.sort_key} {order} · {kind} · {self.label}"
+        )
         self.query_one("#tok-status", Static).update(Text(status))
 
     def on_vocab_table_highlighted(self, message: VocabTable.Highlighted) -> None:
@@ -338,18 +388,28 @@ class TokenizerScreen(StudioScreen):
         panel = self.query_one(TrainPanel)
         self._cancel = CancelFlag()
         panel.set_running(True)
-        panel.show_phase(f"Starting: {message.options.kind}, vocab {message.options.vocab_size} → {message.out_dir.name}")
+        panel.show_phase(
+            f"Starting: {message.options.kind}, vocab {message.options.vocab_size} → {message.out_dir.name}"
+        )
         self._train(message.options, message.out_dir, message.force, self._cancel)
 
     def on_train_panel_cancel(self, message: TrainPanel.Cancel) -> None:
         self.action_cancel_training()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="tokenizer-train", description="train tokenizer")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="tokenizer-train",
+        description="train tokenizer",
+    )
     def _train(self, options: Any, out_dir: Path, force: bool, cancel: CancelFlag) -> None:
         from studio.tokenizer.train import train_tokenizer
 
-        result = train_tokenizer(options, out_dir, progress=lambda u: self.post_message(TrainProgress(u)),
-                                 cancel=cancel, force=force)
+        def report(update: ProgressUpdate) -> None:
+            self.post_message(TrainProgress(update))  # coalesced: TrainProgress.can_replace
+
+        result = train_tokenizer(options, out_dir, progress=report, cancel=cancel, force=force)
         self.post_message(TrainDone(result))
 
     def on_train_progress(self, message: TrainProgress) -> None:
@@ -362,8 +422,11 @@ class TokenizerScreen(StudioScreen):
         panel = self.query_one(TrainPanel)
         panel.set_running(False)
         record = message.result.record
-        panel.show_phase(f"Done: {record['vocab_size']:,} tokens in {message.result.seconds:.1f}s → "
-                         f"{message.result.out_dir}", 1.0)
+        panel.show_phase(
+            f"Done: {record['vocab_size']:,} tokens in {message.result.seconds:.1f}s → "
+            f"{message.result.out_dir}",
+            1.0,
+        )
         self.notify(f"Tokenizer saved to {message.result.out_dir}", title="Training finished")
         self.query_one("#tok-path", Input).value = str(message.result.out_dir)
         self.open_tokenizer(str(message.result.out_dir))
@@ -420,7 +483,10 @@ class TokenizerScreen(StudioScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state != WorkerState.ERROR or worker.group not in (
-            "tokenizer-load", "tokenizer-frequency", "tokenizer-train", "tokenizer-compare"
+            "tokenizer-load",
+            "tokenizer-frequency",
+            "tokenizer-train",
+            "tokenizer-compare",
         ):
             return
         error = worker.error
@@ -437,11 +503,15 @@ class TokenizerScreen(StudioScreen):
                 suggestion = "".join(ch for ch in error.hint.split("--sample", 1)[1] if ch.isdigit())
                 if suggestion:
                     panel.set_sample(int(suggestion))
-                    panel.show_phase(f"{error.message}. A sample of {int(suggestion):,} lines is filled in: "
-                                     "press Train again to train on it.")
+                    panel.show_phase(
+                        f"{error.message}. A sample of {int(suggestion):,} lines is filled in: "
+                        "press Train again to train on it."
+                    )
         if worker.group == "tokenizer-load":
             self.query_one("#tok-status", Static).update(Text("No tokenizer open."))
         if isinstance(error, StudioError):
-            self.notify(error.message + (f"\n{error.hint}" if error.hint else ""), severity="error", markup=False)
+            self.notify(
+                error.message + (f"\n{error.hint}" if error.hint else ""), severity="error", markup=False
+            )
         else:
             self.notify(f"{error.__class__.__name__}: {error}", severity="error", markup=False)

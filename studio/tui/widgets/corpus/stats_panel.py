@@ -48,7 +48,7 @@ def figures_table(stats: CorpusStats) -> Table:
     table = Table(box=None, padding=(0, 1), show_header=False)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
-    duplicate_note = "exact" if stats.duplicates_exact else "estimate (sampled hashes)"
+    duplicate_note = "exact" if stats.duplicates_exact else "estimated"
     rows: list[tuple[str, str]] = [
         ("files", f"{stats.files:,}"),
         ("lines", f"{stats.lines:,}"),
@@ -59,8 +59,9 @@ def figures_table(stats: CorpusStats) -> Table:
         ("empty lines", f"{stats.empty_lines:,}"),
         ("duplicate lines", f"{stats.duplicate_lines:,}"),
         ("  duplicates are", duplicate_note),
-        ("invalid UTF-8 lines", f"{stats.invalid_utf8_lines:,}"),
-        ("longest line", f"#{stats.longest_line:,} ({stats.longest_line_chars:,} chars)"),
+        ("invalid UTF-8", f"{stats.invalid_utf8_lines:,} lines"),
+        ("longest line", f"#{stats.longest_line:,}"),
+        ("  its length", f"{stats.longest_line_chars:,} chars"),
     ]
     for name, value in rows:
         table.add_row(Text(name), Text(value))

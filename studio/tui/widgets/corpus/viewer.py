@@ -43,11 +43,18 @@ MATCH_STYLE = Style(color="black", bgcolor="yellow")
 SYMBOL_STYLE = Style(color="red")
 
 
+# Every character `visible()` replaces (controls, C1, bidi and zero-width format characters), and
+# U+2028 from materialised records: one regex scan decides whether the slow path is needed.
+_NEEDS_STAND_IN = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
 def display_text(data: bytes, pattern: re.Pattern[str] | None = None) -> Text:
     """A line's bytes as safe `Text`: replacement marks, visible controls, highlighted matches."""
     decoded = data.decode("utf-8", "replace")
     if len(decoded) > DISPLAY_CHARS:
         decoded = decoded[:DISPLAY_CHARS]
+    if pattern is None and _NEEDS_STAND_IN.search(decoded) is None:
+        return Text(decoded, no_wrap=True, end="")  # the common case: nothing to replace
     decoded = decoded.translate(_RECORD_NEWLINE)
     text = Text(no_wrap=True, end="")
     position = 0
@@ -63,8 +70,7 @@ def display_text(data: bytes, pattern: re.Pattern[str] | None = None) -> Text:
 
 
 def _append_visible(text: Text, part: str, style: Style | None = None) -> None:
-    shown = visible(part)
-    if shown == part:
+    if _NEEDS_STAND_IN.search(part) is None:
         text.append(part, style)
         return
     # Draw the stand-ins in a warning colour so they are not mistaken for corpus text.

@@ -48,8 +48,12 @@ class EstimatesView(Static):
         self.border_title = "Estimates"
         self.show(None, None, ["checking…"])
 
-    def show(self, estimates: dict[str, Any] | None, measured: dict[str, Any] | None,
-             notes: list[str] | None = None) -> None:
+    def show(
+        self,
+        estimates: dict[str, Any] | None,
+        measured: dict[str, Any] | None,
+        notes: list[str] | None = None,
+    ) -> None:
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
@@ -57,9 +61,12 @@ class EstimatesView(Static):
             memory = estimates["memory"]
             table.add_row("parameters", f"{estimates['params']:,} ({_count(estimates['params'])})")
             table.add_row("FLOPs/token", _count(estimates["flops_per_token"]))
-            table.add_row("memory", f"{_bytes(memory['total'])}: weights {_bytes(memory['weights'])}, grads "
-                          f"{_bytes(memory['gradients'])}, AdamW {_bytes(memory['optimizer'])}, activations "
-                          f"{_bytes(memory['activations'])}")
+            table.add_row(
+                "memory",
+                f"{_bytes(memory['total'])}: weights {_bytes(memory['weights'])}, grads "
+                f"{_bytes(memory['gradients'])}, AdamW {_bytes(memory['optimizer'])}, activations "
+                f"{_bytes(memory['activations'])}",
+            )
             chinchilla = estimates["chinchilla_tokens"]
             planned = estimates["planned_tokens"]
             ratio = f" ({planned / chinchilla:.2g}× of 20/param)" if planned and chinchilla else ""
@@ -70,9 +77,12 @@ class EstimatesView(Static):
             table.add_row("optimal", f"{_count(chinchilla)} tokens (Chinchilla, 20 per parameter)")
             table.add_row("time", _duration(estimates.get("seconds_to_train")))
         if measured:
-            table.add_row("measured", f"{measured['step_seconds']:.3g} s/step, peak "
-                          f"{_bytes(measured['peak_memory_bytes'])}, {measured['tokens_per_second']:,.0f} tok/s "
-                          f"on {measured['device']}")
+            table.add_row(
+                "measured",
+                f"{measured['step_seconds']:.3g} s/step, peak "
+                f"{_bytes(measured['peak_memory_bytes'])}, {measured['tokens_per_second']:,.0f} tok/s "
+                f"on {measured['device']}",
+            )
         for note in notes or ():
             table.add_row("", Text(note, style="italic"))
         self.update(table)

@@ -50,8 +50,13 @@ class FieldRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(Text(self.field.split(".", 1)[1]))
-        yield Input(self._value, placeholder=self._default, compact=True, select_on_focus=False,
-                    tooltip=Text(self.help_text or self.field))
+        yield Input(
+            self._value,
+            placeholder=self._default,
+            compact=True,
+            select_on_focus=False,
+            tooltip=Text(self.help_text or self.field),
+        )
 
     @property
     def input(self) -> Input:

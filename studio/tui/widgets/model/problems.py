@@ -62,7 +62,11 @@ class ProblemList(OptionList):
 
     def current_fix(self) -> str | None:
         """The highlighted problem's fix, else the first fix offered."""
-        if self.highlighted is not None and self.highlighted < len(self.fixes) and self.fixes[self.highlighted]:
+        if (
+            self.highlighted is not None
+            and self.highlighted < len(self.fixes)
+            and self.fixes[self.highlighted]
+        ):
             return self.fixes[self.highlighted]
         return next((f for f in self.fixes if f), None)
 

@@ -26,7 +26,9 @@ def figures_table(figures: list[dict[str, Any]], names: list[str]) -> Table:
         table.add_column(Text(name), justify="right")
     for key, label, fmt in ROWS:
         table.add_row(label, *(fmt.format(f[key]) for f in figures))
-    table.add_row(Text("measured on", style="dim"), *(Text(f"{f['lines']:,} lines", style="dim") for f in figures))
+    table.add_row(
+        Text("measured on", style="dim"), *(Text(f"{f['lines']:,} lines", style="dim") for f in figures)
+    )
     return table
 
 

@@ -48,7 +48,9 @@ class TrainPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
             yield Label("corpus")
-            yield Input(self._corpus, placeholder="path to a .txt/.jsonl/.csv/.parquet or folder", id="train-corpus")
+            yield Input(
+                self._corpus, placeholder="path to a .txt/.jsonl/.csv/.parquet or folder", id="train-corpus"
+            )
         with Horizontal(classes="row"):
             yield Label("kind")
             yield Select([(k, k) for k in KINDS], value="bytelevel-bpe", allow_blank=False, id="train-kind")

@@ -72,5 +72,9 @@ class TryItBox(Vertical):
         pieces = self.vocab.readable_pieces(text)
         output.update(pieces_text(pieces, self.vocab.special_ids_set))
         words = len(text.split())
-        summary.update(Text(f"{len(pieces)} tokens · {len(text)} chars · {words} words"
-                            f"{f' · {len(pieces) / words:.2f} tokens/word' if words else ''}"))
+        summary.update(
+            Text(
+                f"{len(pieces)} tokens · {len(text)} chars · {words} words"
+                f"{f' · {len(pieces) / words:.2f} tokens/word' if words else ''}"
+            )
+        )

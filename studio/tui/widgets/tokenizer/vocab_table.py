@@ -40,7 +40,9 @@ def token_text(readable: str, special: bool) -> Text:
     i = 0
     while i < len(readable):
         char = readable[i]
-        if char in _MARKS or (char == "<" and readable.startswith("<0x", i) and readable[i + 5 : i + 6] == ">"):
+        if char in _MARKS or (
+            char == "<" and readable.startswith("<0x", i) and readable[i + 5 : i + 6] == ">"
+        ):
             text.append(readable[start:i])
             width = 1 if char in _MARKS else 6
             text.append(readable[i : i + width], MARK_STYLE)
@@ -63,9 +65,17 @@ class VocabTable(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Up", show=False, id="tokenizer.table.up", tooltip="Previous token"),
         Binding("down", "move(1)", "Down", show=False, id="tokenizer.table.down", tooltip="Next token"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="tokenizer.table.page_up", tooltip="A page up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="tokenizer.table.page_down",
-                tooltip="A page down"),
+        Binding(
+            "pageup", "page(-1)", "Page up", show=False, id="tokenizer.table.page_up", tooltip="A page up"
+        ),
+        Binding(
+            "pagedown",
+            "page(1)",
+            "Page down",
+            show=False,
+            id="tokenizer.table.page_down",
+            tooltip="A page down",
+        ),
         Binding("home", "jump(0)", "First", show=False, id="tokenizer.table.home", tooltip="First token"),
         Binding("end", "jump(-1)", "Last", show=False, id="tokenizer.table.end", tooltip="Last token"),
     ]
@@ -153,5 +163,9 @@ class VocabTable(ScrollView, can_focus=True):
 def header_text(width: int) -> Text:
     """The column titles, aligned with the rows of `VocabTable`."""
     token_width = max(4, width - ID_WIDTH - LEN_WIDTH - FREQ_WIDTH - 3)
-    return Text(f"{'id':>{ID_WIDTH}} {'token':<{token_width}} {'bytes':>{LEN_WIDTH}} {'frequency':>{FREQ_WIDTH}}",
-                style="bold", no_wrap=True, end="")
+    return Text(
+        f"{'id':>{ID_WIDTH}} {'token':<{token_width}} {'bytes':>{LEN_WIDTH}} {'frequency':>{FREQ_WIDTH}}",
+        style="bold",
+        no_wrap=True,
+        end="",
+    )

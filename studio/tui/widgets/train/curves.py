@@ -118,10 +118,7 @@ class CurveChart(PlotextPlot):
             xs_d, ys_d = drawable(*thin(xs, ys, limit), log_scale=self.log_scale)
             if not xs_d:
                 continue
-            options: dict[str, object] = {"label": curve.label, "marker": curve.marker}
-            if curve.color:
-                options["color"] = curve.color
-            plt.plot(xs_d, ys_d, **options)
+            plt.plot(xs_d, ys_d, label=curve.label, marker=curve.marker, color=curve.color)
             drawn += 1
         suffix = []
         if self.smoothing:
