@@ -257,12 +257,16 @@ class LineReader:
         self.path = Path(path)
         self.index = index
         self.line_limit = line_limit
+        self._fd = -1
         self._fd = os.open(self.path, os.O_RDONLY)
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
 
     def __enter__(self) -> LineReader:
         return self

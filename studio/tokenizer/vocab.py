@@ -316,7 +316,7 @@ class Vocabulary:
         return self._merges.get(self.raw[token_id])
 
     def detail(
-        self, token_id: int, sample_lines: Iterable[str] = (), max_examples: int = 3
+        self, token_id: int, sample_lines: Iterable[str] = (), max_examples: int = 2
     ) -> dict[str, Any]:
         """Everything about one token: forms, bytes, merge, frequency, example lines."""
         data = self.decoded_bytes(token_id)

@@ -176,6 +176,7 @@ def measure_trainer(
         data_collator=collator,
         callbacks=[watch],
     )
+    trainer.remove_callback(transformers.PrinterCallback)  # stdout belongs to the caller (--json)
     _reset_peak(device)
     trainer.train()
     if watch.cancelled:
@@ -328,6 +329,7 @@ def run_bench(
     studio_batch: int | None = None,
     overrides: Sequence[str] = (),
     work_dir: str | Path | None = None,
+    threads: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelFlag | None = None,
 ) -> BenchResult:
@@ -335,20 +337,26 @@ def run_bench(
 
     Without `corpus`, the demo corpus is generated into a temporary folder; without
     `tokenizer_dir`, the blog's byte-level BPE is trained on the corpus. `overrides` are
-    `--set` strings applied to both contenders (e.g. `model.num_hidden_layers=4`).
+    `--set` strings applied to both contenders (e.g. `model.num_hidden_layers=4`). `threads`
+    sets torch's intra-op threads for this process (on a busy machine, 1 can be far faster).
     """
     if steps < 1 or warmup < 0 or rounds < 1:
         raise StudioError("--steps and --rounds must be at least 1, --warmup at least 0")
     device = resolve_device(device)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
     started = time.perf_counter()
     with _work_folder(work_dir) as work:
         progress(ProgressUpdate("bench", 0, None, "preparing the corpus and tokenizer"))
         corpus_path = Path(corpus) if corpus is not None else _demo_corpus(work)
         if not corpus_path.exists():
             raise StudioError(f"--corpus {corpus_path}: no such file or folder")
-        tokenizer = _bench_tokenizer(corpus_path, tokenizer_dir, work, vocab_size)
+        tokenizer_path = Path(tokenizer_dir) if tokenizer_dir is not None else work / "tokenizer"
+        tokenizer = _bench_tokenizer(corpus_path, tokenizer_dir, tokenizer_path, vocab_size)
         _check(cancel)
-        configs = _contender_configs(preset, corpus_path, Path(tokenizer.name_or_path), overrides, recipe_batch, studio_batch)
+        configs = _contender_configs(preset, corpus_path, tokenizer_path, overrides, recipe_batch, studio_batch)
         contenders = _prepare_contenders(configs, tokenizer, work, progress, cancel)
         totals = {name: Measurement(name) for name in contenders}
         total_phases = rounds * len(contenders)
@@ -464,11 +472,11 @@ def _prepare_contenders(
     return contenders
 
 
-def _bench_tokenizer(corpus: Path, tokenizer_dir: str | Path | None, work: Path, vocab_size: int) -> Any:
+def _bench_tokenizer(corpus: Path, tokenizer_dir: str | Path | None, out: Path, vocab_size: int) -> Any:
     import transformers
 
     if tokenizer_dir is None:
-        return train_bytelevel_tokenizer(corpus, work / "tokenizer", vocab_size=vocab_size)
+        return train_bytelevel_tokenizer(corpus, out, vocab_size=vocab_size)
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(tokenizer_dir))
     except (OSError, ValueError) as exc:

@@ -266,7 +266,14 @@ def _corpus_signature(corpus: str) -> list[tuple[str, int, int]]:
 
 def _tokenizer_signature(tokenizer: Any) -> str:
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    text = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+    if backend is not None:
+        state = json.loads(backend.to_str())
+        # Truncation and padding are per-call settings that each tokenizer call changes.
+        state.pop("truncation", None)
+        state.pop("padding", None)
+        text = json.dumps(state, sort_keys=True)
+    else:
+        text = repr(sorted(tokenizer.get_vocab().items()))
     specials = getattr(tokenizer, "all_special_ids", [])
     return hashlib.sha256((text + repr(specials)).encode()).hexdigest()
 

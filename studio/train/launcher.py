@@ -105,7 +105,8 @@ def start_run(config: RunConfig, workspace: Workspace | str | Path, nproc: int =
               check: bool = True) -> RunHandle:
     """Create `runs/<yyyymmdd-hhmmss>-<name>/` (config.yaml, command.txt) and start its worker.
 
-    `live=False` starts the run without a live channel (detached: read `events.jsonl` instead).
+    `live=False` starts the run without a live channel (detached: read `events.jsonl` instead);
+    with `nproc > 1` there is no queue either (torchrun's ranks cannot share one).
     `check` validates the config against the HF classes first (imports transformers).
     Raises `StudioError` for a config that cannot run (missing corpus or tokenizer, bad field).
     """
@@ -170,7 +171,10 @@ def check_runnable(config: RunConfig, check_fields: bool = True) -> None:
 
 def _launch(run_dir: Path, nproc: int, resume: bool, live: bool) -> RunHandle:
     launch_id = uuid.uuid4().hex
-    if live:
+    run_dir = run_dir.resolve()  # the worker's paths (checkpoints, final/) do not depend on its cwd
+    # torchrun's ranks are not our children's children in the multiprocessing sense: they cannot
+    # share the queue, so a run on several processes is followed through events.jsonl.
+    if live and nproc == 1:
         from studio.train import worker
 
         ctx = multiprocessing.get_context("spawn")

@@ -572,6 +572,8 @@ class _Session:
         values["logging_nan_inf_filter"] = False
         values["output_dir"] = str(self.run_dir / runs.CHECKPOINTS_DIR)
         values.setdefault("report_to", "none")
+        if self.world_size > 1:  # Studio's models use every parameter: skip DDP's extra graph walk
+            values.setdefault("ddp_find_unused_parameters", False)
         values.setdefault("disable_tqdm", True)
         if values.get("report_to") not in (None, "none", []):
             values.setdefault("logging_dir", str(self.run_dir / "logs"))

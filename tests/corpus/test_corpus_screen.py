@@ -228,3 +228,13 @@ def test_corpus_screen_snapshot(
         await _settle(app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_markup_in_a_path_is_not_interpreted(workspace: Workspace, tmp_path: Path) -> None:
+    """A missing path full of markup brackets is quoted literally in the notice and the toast."""
+    path = tmp_path / "[/]oops[bold red].txt"
+    app = StudioApp(workspace, animations=False, start_path=str(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        assert "[/]oops[bold red].txt: no such file or folder" in _notice(app)
+        assert app.is_running

@@ -67,7 +67,9 @@ def test_read_only_workspace_is_refused_clearly(
     assert_clean_error(studio(str(read_only_workspace)), "not writable")
 
 
-def test_read_only_output_folders_are_refused(read_only_workspace: Path, corpus_file: Path) -> None:
+def test_read_only_output_folders_are_refused(
+    read_only_workspace: Path, corpus_file: Path, bpe_tokenizer: Path
+) -> None:
     """A tokenizer or a config written into a read-only folder: a clear error, nothing half-written."""
     out = read_only_workspace / "tokenizers" / "bpe"
     result = studio(
@@ -85,7 +87,7 @@ def test_read_only_output_folders_are_refused(read_only_workspace: Path, corpus_
         "--corpus",
         str(corpus_file),
         "--tokenizer",
-        str(out),
+        str(bpe_tokenizer),
         "--out",
         str(config),
     )

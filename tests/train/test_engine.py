@@ -27,6 +27,15 @@ from studio.train.engine import (  # noqa: E402
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Any:
+    """One intra-op thread: on a shared 2-core machine, two spinning threads can be 10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A demo corpus, a 1,000-token byte-level BPE, and the tokenizer loaded."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from textual.pilot import Pilot
+from textual.worker import WorkerState
 
 from studio.corpus.demo import iter_demo_lines
 from studio.tui.app import StudioApp
@@ -51,16 +52,17 @@ def app(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Studio
 
 
 async def _settle(pilot: Pilot) -> None:
-    """Wait until every worker is done and the screen has shown the latest check."""
+    """Wait until no worker is pending or running and the screen shows the check of the latest edit."""
     screen = pilot.app.screen
-    for _ in range(600):
+    for _ in range(2400):
         await pilot.pause(0.05)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if isinstance(screen, ModelScreen) and screen.report is not None and not pilot.app.workers._workers:
-            checked_seq = getattr(screen, "_shown_seq", None)
-            if checked_seq == screen.seq:
-                return
+        busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers)
+        settled = (
+            isinstance(screen, ModelScreen) and screen.report is not None and screen._shown_seq == screen.seq
+        )
+        if settled and not busy:
+            await pilot.pause()
+            return
     raise AssertionError("the Model screen never finished checking")
 
 

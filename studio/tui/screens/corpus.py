@@ -52,16 +52,21 @@ INPUT_PROMPTS = {
 
 
 class Throttle:
-    """Calls `send` at most once per interval (and always for the final update)."""
+    """Calls `send` at most once per interval, except for the first `eager` calls (the start and
+    the first indexed chunk, so the first page is drawn at once) and a `final` one."""
 
-    def __init__(self, send: Callable[[Any], object], interval: float = PROGRESS_INTERVAL) -> None:
+    def __init__(
+        self, send: Callable[[Any], object], interval: float = PROGRESS_INTERVAL, eager: int = 2
+    ) -> None:
         self.send = send
         self.interval = interval
+        self.eager = eager
         self._last = 0.0
 
     def __call__(self, item: Any, final: bool = False) -> None:
         now = time.monotonic()
-        if final or now - self._last >= self.interval:
+        if final or self.eager > 0 or now - self._last >= self.interval:
+            self.eager -= 1
             self._last = now
             self.send(item)
 
@@ -330,8 +335,7 @@ class CorpusScreen(StudioScreen):
         for flag in self._cancel_flags.values():
             flag.set()
         self._cancel_flags.clear()
-        if self.document is not None:
-            self.document.close()
+        # Not closed here: a cancelled worker may still be reading it; its readers close when freed.
         self.document = None
         self.generation += 1
         self.current_path = path

@@ -227,11 +227,15 @@ class TokenizerScreen(StudioScreen):
         self.action_show_inspect()
         self.query_one("#try-input", Input).focus()
 
+    # Focus moves into the pane shown: focus left in a hidden pane would switch the tabs back.
     def action_show_inspect(self) -> None:
         self.query_one(TabbedContent).active = "tok-inspect"
+        if self.focused is None or self.query_one("#tok-inspect") not in self.focused.ancestors:
+            self.query_one(VocabTable).focus()
 
     def action_show_train(self) -> None:
         self.query_one(TabbedContent).active = "tok-train"
+        self.query_one("#train-corpus", Input).focus()
 
     def action_show_compare(self) -> None:
         self.query_one(TabbedContent).active = "tok-compare"
@@ -377,7 +381,7 @@ class TokenizerScreen(StudioScreen):
         for line in detail["examples"]:
             from studio.text import visible
 
-            text.append("\n  … " + visible(line[:200]), style="dim")
+            text.append("\n  … " + visible(line[:90]) + ("…" if len(line) > 90 else ""), style="dim")
         if detail["special"]:
             text.append("\nspecial token", style="magenta")
         widget.update(text)

@@ -18,11 +18,13 @@ class TrainPanel(VerticalScroll):
 
     DEFAULT_CSS = """
     TrainPanel { padding: 0 1; }
-    TrainPanel .row { height: auto; }
-    TrainPanel .row > Label { width: 16; padding: 1 1 0 0; }
+    TrainPanel .row { height: 1; margin: 0 0 1 0; }
+    TrainPanel .row > Label { width: 16; padding: 0 1 0 0; }
+    TrainPanel .row > Checkbox { width: auto; margin: 0 2 0 0; }
     TrainPanel .row > Input { width: 1fr; }
     TrainPanel .row > Select { width: 1fr; }
-    TrainPanel #train-buttons { height: 3; }
+    TrainPanel #train-buttons { height: 1; margin: 0 0 1 0; }
+    TrainPanel #train-buttons > Button { margin: 0 2 0 0; }
     TrainPanel #train-phase { height: auto; padding: 0 1; }
     TrainPanel ProgressBar { padding: 0 1; }
     """
@@ -49,32 +51,46 @@ class TrainPanel(VerticalScroll):
         with Horizontal(classes="row"):
             yield Label("corpus")
             yield Input(
-                self._corpus, placeholder="path to a .txt/.jsonl/.csv/.parquet or folder", id="train-corpus"
+                self._corpus,
+                placeholder="path to a .txt/.jsonl/.csv/.parquet or folder",
+                id="train-corpus",
+                compact=True,
             )
         with Horizontal(classes="row"):
             yield Label("kind")
-            yield Select([(k, k) for k in KINDS], value="bytelevel-bpe", allow_blank=False, id="train-kind")
+            yield Select(
+                [(k, k) for k in KINDS],
+                value="bytelevel-bpe",
+                allow_blank=False,
+                id="train-kind",
+                compact=True,
+            )
         with Horizontal(classes="row"):
             yield Label("vocab size")
-            yield Input("52000", type="integer", id="train-vocab")
+            yield Input("52000", type="integer", id="train-vocab", compact=True)
         with Horizontal(classes="row"):
             yield Label("min frequency")
-            yield Input("2", type="integer", id="train-min-frequency")
+            yield Input("2", type="integer", id="train-min-frequency", compact=True)
         with Horizontal(classes="row"):
             yield Label("sample (lines)")
-            yield Input("", type="integer", placeholder="all lines", id="train-sample")
+            yield Input("", type="integer", placeholder="all lines", id="train-sample", compact=True)
         with Horizontal(classes="row"):
             yield Label("output")
-            yield Input("", placeholder="folder name under tokenizers/ (default: kind-vocab)", id="train-out")
+            yield Input(
+                "",
+                placeholder="folder name under tokenizers/ (default: kind-vocab)",
+                id="train-out",
+                compact=True,
+            )
         with Horizontal(classes="row"):
-            yield Checkbox("lowercase", id="train-lowercase")
-            yield Checkbox("byte fallback (SentencePiece)", id="train-byte-fallback")
-            yield Checkbox("replace existing", id="train-force")
+            yield Checkbox("lowercase", id="train-lowercase", compact=True)
+            yield Checkbox("byte fallback (SentencePiece)", id="train-byte-fallback", compact=True)
+            yield Checkbox("replace existing", id="train-force", compact=True)
         with Horizontal(id="train-buttons"):
-            yield Button("Train", variant="primary", id="train-start")
-            yield Button("Cancel", variant="error", id="train-cancel", disabled=True)
+            yield Button("Train", variant="primary", id="train-start", compact=True)
+            yield Button("Cancel", variant="error", id="train-cancel", disabled=True, compact=True)
         yield Static(Text("Not training."), id="train-phase")
-        yield ProgressBar(total=None, show_eta=False, id="train-progress")
+        yield ProgressBar(total=1, show_eta=False, id="train-progress")
 
     def read_options(self) -> tuple[TrainOptions, Path, bool]:
         """The options typed in the form (checked by the core when training starts)."""

@@ -1,0 +1,104 @@
+"""Helpers of the journey tests: keys typed like a person (one at a time), the real binary, run waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tmux_driver import STUDIO, TmuxSession
+
+# One BLAS thread per process: the journey's processes share two cores.
+QUIET_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+# The blog's model, shrunk in place to a size that trains in seconds on a CPU.
+CPU_SIZE = (
+    "model.hidden_size=32",
+    "model.num_hidden_layers=1",
+    "model.num_attention_heads=2",
+    "model.intermediate_size=64",
+    "model.max_position_embeddings=66",
+    "data.block_size=64",
+    "data.validation_split=0.02",
+    "train.per_device_train_batch_size=8",
+    "train.max_steps=8",
+    "train.logging_steps=2",
+    "train.save_steps=4",
+    "train.eval_steps=4",
+    "train.warmup_steps=0",
+    "studio.probe_every=4",
+)
+
+
+def type_keys(tmux: TmuxSession, *keys: str, pause: float = 0.25) -> None:
+    """Send keys one at a time with a pause, as a person types (a burst can outrun a busy app)."""
+    for key in keys:
+        tmux.send(key)
+        time.sleep(pause)
+
+
+def type_text(tmux: TmuxSession, text: str) -> None:
+    """Type literal text into the focused input."""
+    tmux.send("-l", text)
+    time.sleep(0.25)
+
+
+def studio(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real `studio` binary headless; output captured as text."""
+    return subprocess.run(
+        [STUDIO, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **QUIET_ENV},
+    )
+
+
+def start_app(*args: str, width: int, height: int) -> TmuxSession:
+    """The real binary in tmux at a given size."""
+    return TmuxSession([STUDIO, *args], width, height, env={"TERM": "xterm-256color", **QUIET_ENV})
+
+
+def run_state(workspace: Path, run_id: str) -> dict[str, Any]:
+    """The run as `studio runs --json` lists it."""
+    listed = studio("runs", "--json", "-w", str(workspace), timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    return {r["id"]: r for r in json.loads(listed.stdout)["runs"]}[run_id]
+
+
+def wait_run_end(workspace: Path, run_id: str, timeout: float = 240) -> dict[str, Any]:
+    """Wait until the run is no longer live; return its `studio runs --json` entry."""
+    deadline = time.monotonic() + timeout
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        run = run_state(workspace, run_id)
+        if run["state"] not in ("preparing", "running"):
+            return run
+        time.sleep(1.0)
+    pytest.fail(f"run {run_id} still {run.get('state')} after {timeout:.0f} s")
+
+
+def probes_of(run_dir: Path) -> list[Any]:
+    """The probe events of a run."""
+    from studio.train.events import EventLog, Probe
+
+    return [e for e in EventLog(run_dir / "events.jsonl").replay() if isinstance(e, Probe)]
+
+
+def reveal_probes(tmux: TmuxSession, attempts: int = 12) -> str:
+    """Bring the Train screen's Probes tab forward with the keyboard: tab to the tab bar, then arrows."""
+    for _ in range(attempts):
+        screen = tmux.screen()
+        if "fill-mask at step" in screen or "generate at step" in screen:
+            return screen
+        type_keys(tmux, "Tab", "Right", "Right", pause=0.3)
+    return tmux.wait_for(lambda s: "fill-mask at step" in s or "generate at step" in s, timeout=20)
+
+
+def final_files(final_dir: Path) -> set[str]:
+    """Names of the files in a final/ directory."""
+    return {p.name for p in final_dir.iterdir()}
