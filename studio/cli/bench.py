@@ -17,20 +17,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "in one process, and report real (non-padding) tokens per second for each.",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--corpus", default=None, help="corpus to train on (default: a generated demo corpus)")
-    parser.add_argument("--tokenizer", default=None, help="tokenizer directory (default: train the blog's BPE)")
-    parser.add_argument("--vocab-size", type=int, default=52_000, help="vocabulary of the trained BPE (52,000)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="device (default: auto)")
+    parser.add_argument(
+        "--corpus", default=None, help="corpus to train on (default: a generated demo corpus)"
+    )
+    parser.add_argument(
+        "--tokenizer", default=None, help="tokenizer directory (default: train the blog's BPE)"
+    )
+    parser.add_argument(
+        "--vocab-size", type=int, default=52_000, help="vocabulary of the trained BPE (52,000)"
+    )
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="device (default: auto)"
+    )
     parser.add_argument("--preset", default="tiny-cpu", help="model preset for both (default: tiny-cpu)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="change the shared config, e.g. --set model.num_hidden_layers=4 (repeatable)")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per phase (default: 20)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each phase (default: 3)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="change the shared config, e.g. --set model.num_hidden_layers=4 (repeatable)",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="timed steps per phase (default: 8 on CPU, 30 on GPU)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="untimed steps first (default: 2 on CPU, 5 on GPU)"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="recipe/Studio alternations (default: 2)")
-    parser.add_argument("--recipe-batch", type=int, default=64, help="the recipe's batch size (the blog's 64)")
-    parser.add_argument("--studio-batch", type=int, default=None, help="Studio's batch size (default: the preset's)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice; 1 is faster on a busy machine)")
+    parser.add_argument(
+        "--recipe-batch",
+        type=int,
+        default=None,
+        help="the recipe's batch size (default: the blog's 64 on GPU, the preset's on CPU)",
+    )
+    parser.add_argument(
+        "--studio-batch", type=int, default=None, help="Studio's batch size (default: the preset's)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice; 1 is faster on a busy machine)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -74,7 +103,7 @@ def format_result(result: object) -> str:
     def memory(value: int | None) -> str:
         return f"{value / 2**20:,.0f} MiB" if value else "-"
 
-    kind = "peak allocated" if result.device == "cuda" else "process RSS"
+    kind = "peak allocated" if result.device == "cuda" else "peak RSS growth"
     seed, studio = result.seed_setup, result.studio_setup
     rows = [
         ("blog recipe", seed, result.seed_tokens_per_s, result.seed_peak_memory_bytes),

@@ -2,7 +2,7 @@
 
 Read with the `tokenizers` library (a `tokenizer.json`) or `sentencepiece` (a `.model` file), never
 with transformers, so checking a config stays quick. The kind is inferred from the tokenizer's own
-model and pre-tokenizer unless the directory says it (`studio.json` or `tokenizer_config.json`).
+model and pre-tokenizer unless the directory says it (Studio's `studio_tokenizer.json` record).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def load_tokenizer_info(path: str | Path) -> TokenizerInfo:
 def _declared(directory: Path) -> dict[str, Any]:
     """The kind and special tokens a directory states about itself, if it does."""
     found: dict[str, Any] = {}
-    for name in ("tokenizer_config.json", "special_tokens_map.json", "studio.json"):
+    for name in ("tokenizer_config.json", "special_tokens_map.json", "studio_tokenizer.json"):
         file = directory / name
         if not file.is_file():
             continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,7 +38,9 @@ BLOG_VOCAB_SIZE = 52_000
 DEMO_BENCH_LINES = 20_000
 
 
-def train_bytelevel_tokenizer(corpus: str | Path, out_dir: str | Path, vocab_size: int = BLOG_VOCAB_SIZE) -> Any:
+def train_bytelevel_tokenizer(
+    corpus: str | Path, out_dir: str | Path, vocab_size: int = BLOG_VOCAB_SIZE
+) -> Any:
     """Train the blog's byte-level BPE (RoBERTa specials, min frequency 2), save it, load it.
 
     The saved directory loads with `AutoTokenizer`. Used by the bench and its tests, where a
@@ -51,12 +54,20 @@ def train_bytelevel_tokenizer(corpus: str | Path, out_dir: str | Path, vocab_siz
     out.mkdir(parents=True, exist_ok=True)
     trainer = ByteLevelBPETokenizer()
     trainer.train(
-        [str(corpus)], vocab_size=vocab_size, min_frequency=2, special_tokens=list(ROBERTA_SPECIALS), show_progress=False
+        [str(corpus)],
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=list(ROBERTA_SPECIALS),
+        show_progress=False,
     )
     backend = trainer._tokenizer
-    backend.post_processor = RobertaProcessing(("</s>", backend.token_to_id("</s>")), ("<s>", backend.token_to_id("<s>")))
+    backend.post_processor = RobertaProcessing(
+        ("</s>", backend.token_to_id("</s>")), ("<s>", backend.token_to_id("<s>"))
+    )
     backend.save(str(out / "tokenizer.json"))
-    tokenizer = transformers.RobertaTokenizerFast(tokenizer_file=str(out / "tokenizer.json"), model_max_length=512)
+    tokenizer = transformers.RobertaTokenizerFast(
+        tokenizer_file=str(out / "tokenizer.json"), model_max_length=512
+    )
     tokenizer.save_pretrained(str(out))
     return tokenizer
 
@@ -92,7 +103,9 @@ class Measurement:
 class TokenCounter:
     """Wraps a collator and records each batch's real (non-padding) token count, in order."""
 
-    def __init__(self, collator: Callable[[Sequence[Mapping[str, Any]]], dict[str, Any]], pad_token_id: int | None):
+    def __init__(
+        self, collator: Callable[[Sequence[Mapping[str, Any]]], dict[str, Any]], pad_token_id: int | None
+    ):
         self.collator = collator
         self.pad_token_id = pad_token_id
         self.counts: list[int] = []
@@ -109,24 +122,49 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _reset_peak(device: str) -> None:
-    if device == "cuda":
-        import torch
+class _PeakMemory:
+    """Peak memory of one phase: the CUDA allocator's peak, or on CPU the process's resident
+    memory above its level at the start, sampled every 20 ms by a thread (activations come and
+    go within a step, and large CPU tensors are returned to the system when freed)."""
 
-        torch.cuda.reset_peak_memory_stats()
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._base = 0
+        self._top = 0
 
+    def __enter__(self) -> _PeakMemory:
+        if self.device == "cuda":
+            import torch
 
-def _peak(device: str) -> int | None:
-    if device == "cuda":
-        import torch
-
-        return int(torch.cuda.max_memory_allocated())
-    try:
+            torch.cuda.reset_peak_memory_stats()
+            return self
         import psutil
 
-        return int(psutil.Process().memory_info().rss)
-    except Exception:  # psutil is optional for the figure, never for the bench
-        return None
+        process = psutil.Process()
+        self._base = self._top = process.memory_info().rss
+
+        def sample() -> None:
+            while not self._stop.wait(0.02):
+                self._top = max(self._top, process.memory_info().rss)
+
+        self._thread = threading.Thread(target=sample, name="bench-memory", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    @property
+    def peak_bytes(self) -> int:
+        if self.device == "cuda":
+            import torch
+
+            return int(torch.cuda.max_memory_allocated())
+        return self._top - self._base
 
 
 def measure_trainer(
@@ -177,8 +215,8 @@ def measure_trainer(
         callbacks=[watch],
     )
     trainer.remove_callback(transformers.PrinterCallback)  # stdout belongs to the caller (--json)
-    _reset_peak(device)
-    trainer.train()
+    with _PeakMemory(device) as memory:
+        trainer.train()
     if watch.cancelled:
         raise Cancelled()
     if watch.seconds is None:
@@ -193,7 +231,7 @@ def measure_trainer(
         tokens=tokens,
         seconds=watch.seconds,
         steps=steps,
-        peak_memory_bytes=_peak(device),
+        peak_memory_bytes=memory.peak_bytes,
         batch_size=batch,
         block_size=int(config.data.block_size),
     )
@@ -211,14 +249,17 @@ def _make_stopwatch_class() -> type:
             self.seconds: float | None = None
             self.cancelled = False
 
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if state.global_step == self.warmup and self.started is None:
+                _sync(self.device)
+                self.started = time.perf_counter()
+            return control
+
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
             if self.cancel is not None and self.cancel.is_set():
                 self.cancelled = True
                 control.should_training_stop = True
-            if state.global_step == self.warmup:
-                _sync(self.device)
-                self.started = time.perf_counter()
-            elif state.global_step == self.warmup + self.steps and self.started is not None:
+            if state.global_step == self.warmup + self.steps and self.started is not None:
                 _sync(self.device)
                 self.seconds = time.perf_counter() - self.started
             return control
@@ -246,22 +287,27 @@ def measure_plain_loop(
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, fused=device == "cuda")
     use_bf16 = bf16 and device == "cuda"
-    _reset_peak(device)
     started = 0.0
-    for step in range(warmup + steps):
-        if step == warmup:
-            _sync(device)
-            started = time.perf_counter()
-        batch = next(batches)
-        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16):
-            loss = model(**batch).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    _sync(device)
-    seconds = time.perf_counter() - started
-    return Measurement(name=name, tokens=steps * tokens_per_step, seconds=seconds, steps=steps,
-                       peak_memory_bytes=_peak(device))
+    with _PeakMemory(device) as memory:
+        for step in range(warmup + steps):
+            if step == warmup:
+                _sync(device)
+                started = time.perf_counter()
+            batch = next(batches)
+            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16):
+                loss = model(**batch).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        _sync(device)
+        seconds = time.perf_counter() - started
+    return Measurement(
+        name=name,
+        tokens=steps * tokens_per_step,
+        seconds=seconds,
+        steps=steps,
+        peak_memory_bytes=memory.peak_bytes,
+    )
 
 
 # --- the bench --------------------------------------------------------------------------------
@@ -322,10 +368,10 @@ def run_bench(
     preset: str = "tiny-cpu",
     tokenizer_dir: str | Path | None = None,
     vocab_size: int = BLOG_VOCAB_SIZE,
-    steps: int = 20,
-    warmup: int = 3,
+    steps: int | None = None,
+    warmup: int | None = None,
     rounds: int = 2,
-    recipe_batch: int = RECIPE_BATCH_SIZE,
+    recipe_batch: int | None = None,
     studio_batch: int | None = None,
     overrides: Sequence[str] = (),
     work_dir: str | Path | None = None,
@@ -340,9 +386,12 @@ def run_bench(
     `--set` strings applied to both contenders (e.g. `model.num_hidden_layers=4`). `threads`
     sets torch's intra-op threads for this process (on a busy machine, 1 can be far faster).
     """
+    device = resolve_device(device)
+    on_gpu = device == "cuda"
+    steps = steps if steps is not None else (30 if on_gpu else 8)
+    warmup = warmup if warmup is not None else (5 if on_gpu else 2)
     if steps < 1 or warmup < 0 or rounds < 1:
         raise StudioError("--steps and --rounds must be at least 1, --warmup at least 0")
-    device = resolve_device(device)
     if threads is not None:
         import torch
 
@@ -356,7 +405,9 @@ def run_bench(
         tokenizer_path = Path(tokenizer_dir) if tokenizer_dir is not None else work / "tokenizer"
         tokenizer = _bench_tokenizer(corpus_path, tokenizer_dir, tokenizer_path, vocab_size)
         _check(cancel)
-        configs = _contender_configs(preset, corpus_path, tokenizer_path, overrides, recipe_batch, studio_batch)
+        configs = _contender_configs(
+            preset, corpus_path, tokenizer_path, overrides, recipe_batch, studio_batch, device
+        )
         contenders = _prepare_contenders(configs, tokenizer, work, progress, cancel)
         totals = {name: Measurement(name) for name in contenders}
         total_phases = rounds * len(contenders)
@@ -419,8 +470,9 @@ def _contender_configs(
     corpus: Path,
     tokenizer_dir: Path,
     overrides: Sequence[str],
-    recipe_batch: int,
+    recipe_batch: int | None,
     studio_batch: int | None,
+    device: str,
 ) -> dict[str, RunConfig]:
     from studio.config import check_hf_fields
     from studio.model.build import config_from_preset
@@ -430,9 +482,19 @@ def _contender_configs(
         base = base.with_overrides(overrides)
     check_hf_fields(base)
     base.data.validation_split = 0.0
+    if recipe_batch is None:
+        # The blog's 64 on a GPU; on a CPU tokens/s hardly depend on the batch, and the recipe's
+        # full head makes each of its steps slow, so it takes the preset's batch there.
+        recipe_batch = (
+            RECIPE_BATCH_SIZE if device == "cuda" else int(base.train["per_device_train_batch_size"])
+        )
     recipe = base.with_overrides(
-        ["studio.mode=recipe", f"data.block_size={RECIPE_BLOCK_SIZE}", "data.packing=false",
-         f"train.per_device_train_batch_size={recipe_batch}"]
+        [
+            "studio.mode=recipe",
+            f"data.block_size={RECIPE_BLOCK_SIZE}",
+            "data.packing=false",
+            f"train.per_device_train_batch_size={recipe_batch}",
+        ]
     )
     studio = base.with_overrides(["studio.mode=fast"])
     if studio_batch is not None:
@@ -482,7 +544,9 @@ def _bench_tokenizer(corpus: Path, tokenizer_dir: str | Path | None, out: Path, 
     except (OSError, ValueError) as exc:
         raise StudioError(f"--tokenizer {tokenizer_dir}: cannot be loaded ({exc})") from None
     if tokenizer.mask_token_id is None:
-        raise StudioError(f"--tokenizer {tokenizer_dir}: has no mask token", "masked LM needs one (e.g. <mask>)")
+        raise StudioError(
+            f"--tokenizer {tokenizer_dir}: has no mask token", "masked LM needs one (e.g. <mask>)"
+        )
     return tokenizer
 
 

@@ -78,7 +78,9 @@ def prepare_datasets(
     if block_size < 2:
         raise StudioError(f"data.block_size is {block_size}", "use a block size of at least 2 (512 is usual)")
     if not config.data.corpus:
-        raise StudioError("data.corpus is not set", "give the corpus path in the config or with --set data.corpus=PATH")
+        raise StudioError(
+            "data.corpus is not set", "give the corpus path in the config or with --set data.corpus=PATH"
+        )
     cache_root = Path(cache_dir) if cache_dir is not None else None
     key = _fingerprint(config, tokenizer, packed)
     saved = cache_root / "tokenized" / key if cache_root is not None else None
@@ -104,7 +106,9 @@ def prepare_datasets(
     tokenized: dict[str, datasets.Dataset] = {}
     for index, (name, split) in enumerate(splits.items()):
         progress(
-            ProgressUpdate("data", index, len(splits), f"tokenizing {name} ({len(split):,} lines, {num_proc} proc)")
+            ProgressUpdate(
+                "data", index, len(splits), f"tokenizing {name} ({len(split):,} lines, {num_proc} proc)"
+            )
         )
         tokenized[name] = _tokenize(split, tokenizer, block_size, packed, num_proc)
         _check(cancel)
@@ -131,7 +135,9 @@ def prepare_datasets(
     if saved is not None:
         progress(ProgressUpdate("data", len(splits), len(splits), "saving the tokenized corpus to the cache"))
         _save_prepared(prepared, saved)
-    progress(ProgressUpdate("data", 1, 1, f"{prepared.train_tokens:,} training tokens in {len(train):,} examples"))
+    progress(
+        ProgressUpdate("data", 1, 1, f"{prepared.train_tokens:,} training tokens in {len(train):,} examples")
+    )
     return prepared
 
 

@@ -42,7 +42,9 @@ _FAST_MLM_PARTS = {"roberta": ("roberta", "lm_head"), "bert": ("bert", "cls")}
 
 def is_fast_mlm(config: RunConfig) -> bool:
     """True when this run trains masked LM with on-device masking and the sparse head."""
-    return config.studio.mode == "fast" and config.model.task == "mlm" and config.model.arch in _FAST_MLM_PARTS
+    return (
+        config.studio.mode == "fast" and config.model.task == "mlm" and config.model.arch in _FAST_MLM_PARTS
+    )
 
 
 # --- the fast masked-LM model ----------------------------------------------------------------
@@ -94,20 +96,13 @@ def _mixin() -> type:
             generator = None
             if not self.training:
                 if self._eval_generator is None or self._eval_generator.device != input_ids.device:
-                    self._eval_generator = torch.Generator(device=input_ids.device).manual_seed(self._eval_seed)
+                    self._eval_generator = torch.Generator(device=input_ids.device).manual_seed(
+                        self._eval_seed
+                    )
                 generator = self._eval_generator
-            draw = torch.rand(input_ids.shape, device=input_ids.device, generator=generator)
-            eligible = ~self._special_lookup[input_ids]
-            chosen = eligible & (draw < MLM_PROBABILITY)
-            # One draw decides both: [0, .12) mask token, [.12, .135) random token, [.135, .15) keep.
-            to_mask = chosen & (draw < MLM_PROBABILITY * 0.8)
-            to_random = chosen & ~to_mask & (draw < MLM_PROBABILITY * 0.9)
-            random_ids = torch.randint(
-                self._random_upper, input_ids.shape, device=input_ids.device, generator=generator
+            corrupted, labels, chosen = mask_on_device(
+                input_ids, self._special_lookup, self._mask_token_id, self._random_upper, generator
             )
-            corrupted = torch.where(to_mask, torch.full_like(input_ids, self._mask_token_id), input_ids)
-            corrupted = torch.where(to_random, random_ids, corrupted)
-            labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
             return corrupted, labels, self._scored_positions(chosen)
 
         @classmethod
@@ -172,6 +167,31 @@ def _mixin() -> type:
     return DeviceMaskingMixin
 
 
+def mask_on_device(
+    input_ids: torch.Tensor,
+    special_lookup: torch.Tensor,
+    mask_token_id: int,
+    random_upper: int,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """BERT's masking, on the ids' device: of the tokens that are not special (`special_lookup`
+    is a bool per vocabulary id), 15 % are chosen; 80 % of those become `mask_token_id`, 10 % a
+    random id below `random_upper`, 10 % stay. Returns corrupted ids, labels (-100 where not
+    chosen) and the chosen positions, all without a host sync."""
+    import torch
+
+    draw = torch.rand(input_ids.shape, device=input_ids.device, generator=generator)
+    chosen = ~special_lookup[input_ids] & (draw < MLM_PROBABILITY)
+    # One draw decides both: [0, .12) mask token, [.12, .135) random token, [.135, .15) keep.
+    to_mask = chosen & (draw < MLM_PROBABILITY * 0.8)
+    to_random = chosen & ~to_mask & (draw < MLM_PROBABILITY * 0.9)
+    random_ids = torch.randint(random_upper, input_ids.shape, device=input_ids.device, generator=generator)
+    corrupted = torch.where(to_mask, torch.full_like(input_ids, mask_token_id), input_ids)
+    corrupted = torch.where(to_random, random_ids, corrupted)
+    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
+    return corrupted, labels, chosen
+
+
 _FAST_CLASSES: dict[str, type] = {}
 
 
@@ -185,7 +205,12 @@ def fast_mlm_class(arch: str) -> type:
         _FAST_CLASSES[arch] = type(
             f"Fast{parent.__name__}",
             (_mixin(), parent),
-            {"_base_attr": base_attr, "_head_attr": head_attr, "parent_class": parent, "_parent_name": parent.__name__},
+            {
+                "_base_attr": base_attr,
+                "_head_attr": head_attr,
+                "parent_class": parent,
+                "_parent_name": parent.__name__,
+            },
         )
     return _FAST_CLASSES[arch]
 
@@ -238,8 +263,7 @@ class StackIds:
         rows = [f["input_ids"] for f in features]
         lengths = {len(r) for r in rows}
         if len(lengths) == 1:
-            ids = torch.as_tensor(rows if not isinstance(rows[0], torch.Tensor) else torch.stack(rows))
-            batch: dict[str, Any] = {"input_ids": ids.long()}
+            batch: dict[str, Any] = {"input_ids": _stack(rows)}
         else:
             longest = -(-max(lengths) // 8) * 8
             ids = torch.full((len(rows), longest), self.pad_token_id, dtype=torch.long)
@@ -258,7 +282,21 @@ class StackIds:
         return batch
 
 
-def build_collator(config: RunConfig, tokenizer: Any) -> Callable[[Sequence[Mapping[str, Any]]], dict[str, Any]]:
+def _stack(rows: Sequence[Any]) -> torch.Tensor:
+    """Equal-length rows (lists, numpy arrays or tensors) as one int64 tensor."""
+    import numpy as np
+    import torch
+
+    if isinstance(rows[0], torch.Tensor):
+        return torch.stack(list(rows)).long()
+    if isinstance(rows[0], np.ndarray):
+        return torch.from_numpy(np.stack(rows)).long()
+    return torch.tensor(rows, dtype=torch.long)
+
+
+def build_collator(
+    config: RunConfig, tokenizer: Any
+) -> Callable[[Sequence[Mapping[str, Any]]], dict[str, Any]]:
     """Fast masked LM: `StackIds` (masking happens on the device). Otherwise, and in recipe mode,
     `DataCollatorForLanguageModeling`: CPU masking with dynamic padding, as the blog does."""
     if is_fast_mlm(config) or (config.studio.mode == "fast" and config.model.task == "clm"):

@@ -89,14 +89,37 @@ def probes_of(run_dir: Path) -> list[Any]:
     return [e for e in EventLog(run_dir / "events.jsonl").replay() if isinstance(e, Probe)]
 
 
-def reveal_probes(tmux: TmuxSession, attempts: int = 12) -> str:
-    """Bring the Train screen's Probes tab forward with the keyboard: tab to the tab bar, then arrows."""
+def wait_first_probe(run_dir: Path, timeout: float = 240) -> None:
+    """Wait until the run has emitted its first probe event."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (run_dir / "events.jsonl").exists() and probes_of(run_dir):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"no probe from {run_dir.name} within {timeout:.0f} s")
+
+
+def _has_probe(screen: str) -> bool:
+    return "fill-mask at step" in screen or "generate at step" in screen
+
+
+def reveal_probes(tmux: TmuxSession, attempts: int = 16) -> str:
+    """Bring the Train screen's Probes tab forward by keyboard: Tab along the widgets, Right on each.
+
+    Right on the app's own tab bar switches screens: then 4 brings the Train screen back and the
+    walk goes on from there.
+    """
     for _ in range(attempts):
-        screen = tmux.screen()
-        if "fill-mask at step" in screen or "generate at step" in screen:
-            return screen
-        type_keys(tmux, "Tab", "Right", "Right", pause=0.3)
-    return tmux.wait_for(lambda s: "fill-mask at step" in s or "generate at step" in s, timeout=20)
+        for key in ("Tab", "Right", "Right"):
+            type_keys(tmux, key, pause=0.4)
+            screen = tmux.screen()
+            if _has_probe(screen):
+                return screen
+            if key == "Right" and "Studio · Train" not in screen:
+                type_keys(tmux, "4", pause=0.4)
+                tmux.wait_for("Studio · Train", timeout=20)
+                break
+    return tmux.wait_for(_has_probe, timeout=10)
 
 
 def final_files(final_dir: Path) -> set[str]:

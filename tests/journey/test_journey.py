@@ -22,18 +22,45 @@ from journey_helpers import (
     studio,
     type_keys,
     type_text,
+    wait_first_probe,
     wait_run_end,
 )
 
 pytestmark = pytest.mark.slow
 
 
+def _field_re(label: str, tail: str) -> re.Pattern[str]:
+    return re.compile(rf"{re.escape(label)} +\S*{tail}")
+
+
+def _focus_input(tmux, label: str, attempts: int = 14) -> None:  # type: ignore[no-untyped-def]
+    """Tab until the input labelled `label` has the focus, found by typing a 9 and seeing where it lands."""
+    for _ in range(attempts):
+        before = tmux.screen()
+        type_keys(tmux, "End")
+        type_text(tmux, "9")
+        deadline = time.monotonic() + 2.0
+        after = tmux.screen()
+        while after == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = tmux.screen()
+        if after != before:
+            type_keys(tmux, "BSpace")  # the 9 landed somewhere: take it back
+            landed = _field_re(label, "9")
+            if landed.search(after) and not landed.search(before):
+                tmux.wait_for(lambda s, landed=landed: not landed.search(s), timeout=10)
+                return
+        type_keys(tmux, "Tab")
+    pytest.fail(f"could not focus the {label!r} input; the screen was:\n{tmux.screen()}")
+
+
 def _fill(tmux, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Replace the focused input's text and wait until the screen shows it next to its label."""
+    """Focus the input labelled `label`, replace its text, and wait until the screen shows it."""
+    _focus_input(tmux, label)
     type_keys(tmux, "C-a", "C-k")
     type_text(tmux, value)
     tmux.wait_for(
-        lambda s: re.search(rf"{re.escape(label)}\s+{re.escape(value)}\b", s) is not None, timeout=20
+        lambda s: re.search(rf"{re.escape(label)} +{re.escape(value)}\b", s) is not None, timeout=20
     )
 
 
@@ -41,18 +68,13 @@ def _train_tokenizer_in_the_app(tmux, kind: str, kind_downs: int, vocab: int, sa
     """Tokenizer screen, Train tab: kind (by arrow keys in the list), vocab size, sample, output name."""
     type_keys(tmux, "2")
     tmux.wait_for("Studio · Tokenizer", timeout=30)
-    type_keys(tmux, "t")  # the Train tab, focus on the corpus field (the workspace's demo corpus)
+    type_keys(tmux, "t")  # the Train tab
     tmux.wait_for("min frequency", timeout=30)
-    time.sleep(1.0)  # focus moves after the tab is drawn
-    type_keys(tmux, "Tab")
-    if kind_downs:
-        type_keys(tmux, "Enter", *["Down"] * kind_downs, "Enter")
-    tmux.wait_for(lambda s: re.search(rf"kind\s+{kind}", s) is not None, timeout=20)
-    type_keys(tmux, "Tab")
     _fill(tmux, "vocab size", str(vocab))
-    type_keys(tmux, "Tab", "Tab")
+    if kind_downs:  # the kind list is the field just before the vocabulary size
+        type_keys(tmux, "BTab", "Enter", *["Down"] * kind_downs, "Enter")
+    tmux.wait_for(lambda s: re.search(rf"kind +{kind}", s) is not None, timeout=20)
     _fill(tmux, "sample (lines)", str(sample))
-    type_keys(tmux, "Tab")
     _fill(tmux, "output", out)
     type_keys(tmux, "Tab", "Tab", "Tab", "Tab", "Enter")  # past the three checkboxes to the Train button
     tmux.wait_for(lambda s: f"tokenizers/{out}" in s and "Done:" in s, timeout=120)
@@ -98,6 +120,7 @@ def test_roberta_journey_like_the_blog(tmp_path: Path) -> None:
         tmux.wait_for(lambda s: "Studio · Runs" in s and run_id[:15] in s, timeout=60)
         type_keys(tmux, "Enter")
         tmux.wait_for(lambda s: "Studio · Train" in s and "esperberto" in s, timeout=60)
+        wait_first_probe(workspace / "runs" / run_id)
         screen = reveal_probes(tmux)
         assert "<mask>" in screen and "→" in screen, screen  # the masked sentence and its predictions
         run = wait_run_end(workspace, run_id)
@@ -201,6 +224,7 @@ def test_reformer_journey_masked_and_causal(tmp_path: Path) -> None:
     attach = start_app("attach", run_ids["clm"], "-w", str(workspace), width=80, height=24)
     try:
         attach.wait_for(lambda s: "Studio · Train" in s, timeout=60)
+        wait_first_probe(workspace / "runs" / run_ids["clm"])
         screen = reveal_probes(attach)
         assert "generate at step" in screen, screen
     finally:

@@ -37,7 +37,9 @@ def make_tokenizer(corpus: Path, folder: Path, vocab_size: int = 1000) -> Any:
     return train_bytelevel_tokenizer(corpus, folder, vocab_size=vocab_size)
 
 
-def make_config(corpus: Path, tokenizer_dir: Path, mode: str = "fast", arch: str = "roberta", **train: Any) -> RunConfig:
+def make_config(
+    corpus: Path, tokenizer_dir: Path, mode: str = "fast", arch: str = "roberta", **train: Any
+) -> RunConfig:
     """The `tiny-cpu` preset on this corpus and tokenizer, shrunk to `TINY_MODEL`."""
     config = config_from_preset("tiny-cpu", str(corpus), str(tokenizer_dir))
     config.studio.mode = mode  # type: ignore[assignment]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _engine_fixtures import TINY_BLOCK, make_config, make_corpus, make_tokenizer
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _engine_fixtures import TINY_BLOCK, make_config, make_corpus, make_tokenizer  # noqa: E402
-
-from studio.errors import StudioError  # noqa: E402
-from studio.train.data import prepare_datasets, uses_packing  # noqa: E402
+from studio.errors import StudioError
+from studio.train.data import prepare_datasets, uses_packing
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +33,7 @@ def test_packed_blocks_are_full_and_keep_document_boundaries(assets: dict[str, A
     assert lengths == {TINY_BLOCK}
     assert prepared.train_tokens == len(prepared.train) * TINY_BLOCK
     stream = [i for row in prepared.train["input_ids"][:20] for i in row]
-    pairs = list(zip(stream, stream[1:], strict=False))
+    pairs = list(itertools.pairwise(stream))
     assert (tokenizer.eos_token_id, tokenizer.bos_token_id) in pairs
     assert tokenizer.pad_token_id not in stream
     assert prepared.eval is not None and len(prepared.eval) >= 1  # 1 % of 1,500 lines
@@ -72,7 +70,9 @@ def test_jsonl_column_max_lines_and_eval_split(assets: dict[str, Any], tmp_path:
     """A .jsonl corpus with another text column; max_lines limits it; the split is seeded."""
     lines = assets["corpus"].read_text(encoding="utf-8").splitlines()[:400]
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("".join(json.dumps({"id": i, "body": t}) + "\n" for i, t in enumerate(lines)), encoding="utf-8")
+    corpus.write_text(
+        "".join(json.dumps({"id": i, "body": t}) + "\n" for i, t in enumerate(lines)), encoding="utf-8"
+    )
     config = make_config(corpus, assets["tokenizer_dir"], mode="recipe")
     config.data.text_column = "body"
     config.data.max_lines = 300

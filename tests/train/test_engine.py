@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _engine_fixtures import make_config, make_corpus, make_tokenizer  # noqa: E402
+from _engine_fixtures import make_config, make_corpus, make_tokenizer
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -124,7 +121,9 @@ def test_inference_calls_are_the_parent_forward(assets: dict[str, Any]) -> None:
     assert out.logits.shape == (2, 16, len(assets["tokenizer"]))
 
 
-def test_saved_checkpoint_is_standard_and_gives_the_same_logits(assets: dict[str, Any], tmp_path: Path) -> None:
+def test_saved_checkpoint_is_standard_and_gives_the_same_logits(
+    assets: dict[str, Any], tmp_path: Path
+) -> None:
     """The fast model saves as RobertaForMaskedLM; AutoModelForMaskedLM reloads the same logits."""
     model = build_model(make_config(assets["corpus"], assets["tokenizer_dir"]), assets["tokenizer"]).eval()
     save_standard(model, tmp_path / "final")
@@ -151,7 +150,9 @@ def test_collators_per_mode(assets: dict[str, Any]) -> None:
     recipe = build_collator(make_config(assets["corpus"], assets["tokenizer_dir"], mode="recipe"), tokenizer)
     assert isinstance(recipe, transformers.DataCollatorForLanguageModeling)
     assert "labels" in recipe([{"input_ids": [0, 7, 2]}, {"input_ids": [0, 9, 10, 11, 2]}])
-    clm = StackIds("clm", tokenizer.pad_token_id)([{"input_ids": [0, 7, 2]}, {"input_ids": [0, 9, 10, 11, 2]}])
+    clm = StackIds("clm", tokenizer.pad_token_id)(
+        [{"input_ids": [0, 7, 2]}, {"input_ids": [0, 9, 10, 11, 2]}]
+    )
     assert (clm["labels"][0, 3:] == IGNORE_INDEX).all()
 
 
@@ -165,7 +166,9 @@ def test_training_args_defaults_per_device_and_mode(assets: dict[str, Any], tmp_
     transformers.TrainingArguments(output_dir=str(tmp_path), **cpu)
     fast = training_args_defaults(make_config(assets["corpus"], assets["tokenizer_dir"]), "cpu")
     assert fast["optim"] == "adamw_torch_fused"
-    recipe = training_args_defaults(make_config(assets["corpus"], assets["tokenizer_dir"], mode="recipe"), "cpu")
+    recipe = training_args_defaults(
+        make_config(assets["corpus"], assets["tokenizer_dir"], mode="recipe"), "cpu"
+    )
     assert recipe["optim"] == "adamw_torch" and "label_names" not in recipe
     cuda = training_args_defaults(make_config(assets["corpus"], assets["tokenizer_dir"]), "cuda")
     assert cuda["dataloader_pin_memory"] is True and cuda["optim"] == "adamw_torch_fused"
@@ -173,15 +176,27 @@ def test_training_args_defaults_per_device_and_mode(assets: dict[str, Any], tmp_
 
 def _train(assets: dict[str, Any], mode: str, steps: int, tmp: Path) -> tuple[list[float], dict[str, float]]:
     """Train `steps` steps through the stock Trainer; the logged losses and a final evaluation."""
-    config = make_config(assets["corpus"], assets["tokenizer_dir"], mode=mode, max_steps=steps,
-                         logging_steps=10, save_steps=10_000, learning_rate=2e-3)
+    config = make_config(
+        assets["corpus"],
+        assets["tokenizer_dir"],
+        mode=mode,
+        max_steps=steps,
+        logging_steps=10,
+        save_steps=10_000,
+        learning_rate=2e-3,
+    )
     tokenizer = assets["tokenizer"]
     # The same packed data for both: the comparison is of the training step, not of the data.
     data = prepare_datasets(config, tokenizer, cache_dir=assets["root"] / "cache", packing=True)
     model = build_model(config, tokenizer)
     args = transformers.TrainingArguments(output_dir=str(tmp / mode), **training_args_defaults(config, "cpu"))
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval,
-                                   data_collator=build_collator(config, tokenizer))
+    trainer = transformers.Trainer(
+        model=model,
+        args=args,
+        train_dataset=data.train,
+        eval_dataset=data.eval,
+        data_collator=build_collator(config, tokenizer),
+    )
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     return losses, trainer.evaluate()

@@ -55,6 +55,9 @@ TRAIN_FIELDS: dict[str, str] = {
     "train.num_train_epochs": "Passes over the corpus when max_steps is -1.",
     "train.bf16": "Train in bfloat16 mixed precision (GPUs from Ampere on).",
     "train.weight_decay": "AdamW weight decay.",
+    "train.logging_steps": "Steps between loss reports on the Train screen.",
+    "train.save_steps": "Steps between checkpoints.",
+    "studio.probe_every": "Steps between live probes (fill-mask or a short generation).",
 }
 
 

@@ -125,8 +125,13 @@ class TrainPanel(VerticalScroll):
 
     def set_running(self, running: bool) -> None:
         self.running = running
-        self.query_one("#train-start", Button).disabled = running
-        self.query_one("#train-cancel", Button).disabled = not running
+        start, cancel = self.query_one("#train-start", Button), self.query_one("#train-cancel", Button)
+        enabled, disabled = (cancel, start) if running else (start, cancel)
+        enabled.disabled = False
+        # Hand focus over before disabling: focus that fell into a hidden tab would show that tab.
+        if self.screen.focused in (None, disabled):
+            enabled.focus()
+        disabled.disabled = True
         bar = self.query_one("#train-progress", ProgressBar)
         bar.update(total=None if running else 1, progress=0)
 
