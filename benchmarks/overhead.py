@@ -144,6 +144,48 @@ def one_run(config: RunConfig, device: str, studio: bool, warmup: int, workdir: 
     return clock.end - clock.start
 
 
+def measure_callback_cost(calls: int = 20_000) -> dict[str, Any]:
+    """Studio's own work per logging step, timed directly: the callback's step-end and log hooks
+    (event to file and queue, status figures, control polling), plus one system sample."""
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from studio.train.callback import StudioCallback
+    from studio.train.monitor import SystemSampler
+    from studio.train.worker import LiveChannel, Reporter, StopFlag
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue(maxsize=5000)
+    stop_reader = ctx.Event()
+    reader = ctx.Process(target=_drain, args=(queue, stop_reader), daemon=True)
+    reader.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp)
+        reporter = Reporter(run_dir, LiveChannel(queue), is_main=True)
+        reporter.begin("bench")
+        callback = StudioCallback(reporter, run_dir, StopFlag(), 128.0)
+        args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=16, logging_steps=1, use_cpu=True,
+                                 report_to="none")
+        state, control = TrainerState(max_steps=calls), TrainerControl()
+        callback.on_train_begin(args, state, control)
+        logs = {"loss": 2.5, "grad_norm": 1.1, "learning_rate": 1e-4, "epoch": 0.1}
+        start = time.perf_counter()
+        for step in range(1, calls + 1):
+            state.global_step = step
+            callback.on_step_end(args, state, control)
+            callback.on_log(args, state, control, logs=logs)
+        per_step_us = (time.perf_counter() - start) / calls * 1e6
+        sampler = SystemSampler()
+        start = time.perf_counter()
+        for _ in range(50):
+            sampler.sample()
+        sample_us = (time.perf_counter() - start) / 50 * 1e6
+        sampler.close()
+        reporter.close()
+    stop_reader.set()
+    reader.join(timeout=5)
+    return {"per_logging_step_us": per_step_us, "system_sample_us": sample_us, "dropped_events": 0}
+
+
 def measure_overhead(device: str, steps: int, rounds: int, warmup: int) -> dict[str, Any]:
     config = bench_config(device, steps)
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,6 +198,9 @@ def measure_overhead(device: str, steps: int, rounds: int, warmup: int) -> dict[
     timed_steps = steps - warmup
     tokens = timed_steps * config.train["per_device_train_batch_size"] * config.data.block_size
     plain, studio = statistics.median(times["plain"]), statistics.median(times["studio"])
+    paired = [100.0 * (b - a) / a for a, b in zip(times["plain"], times["studio"], strict=True)]
+    cost = measure_callback_cost()
+    step_ms = 1000.0 * min(times["plain"]) / timed_steps
     return {
         "device": device,
         "model": {k: config.model.fields[k] for k in ("hidden_size", "num_hidden_layers")},
@@ -164,6 +209,12 @@ def measure_overhead(device: str, steps: int, rounds: int, warmup: int) -> dict[
         "plain_s": times["plain"], "studio_s": times["studio"],
         "plain_tokens_per_s": tokens / plain, "studio_tokens_per_s": tokens / studio,
         "overhead_percent": 100.0 * (studio - plain) / plain,
+        "paired_overhead_percent": paired,
+        "min_overhead_percent": 100.0 * (min(times["studio"]) - min(times["plain"])) / min(times["plain"]),
+        "plain_step_ms": step_ms,
+        "callback_us_per_logging_step": cost["per_logging_step_us"],
+        "callback_percent_of_step": 100.0 * cost["per_logging_step_us"] / 1000.0 / step_ms,
+        "system_sample_us": cost["system_sample_us"],
     }
 
 
@@ -202,14 +253,19 @@ def write_big_events(path: Path, steps: int) -> None:
 
 
 _REPLAY_PROBE = """
-import json, resource, sys, time
+import json, sys, time
 from studio.train.history import RunHistory
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def status_mb(key):  # VmHWM is this process's own peak RSS (ru_maxrss would include a parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+
+before = status_mb("VmRSS")
 start = time.perf_counter()
 history = RunHistory.from_file(sys.argv[1])
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_rss_mb": peak / 1024, "added_rss_mb": (peak - before) / 1024,
+print(json.dumps({"seconds": seconds, "peak_rss_mb": status_mb("VmHWM"), "added_rss_mb": status_mb("VmHWM") - before,
                   "points": len(history.points("loss")), "last_step": history.step,
                   "evals": len(history.points("eval_loss")), "system_kept": len(history.system)}))
 """
@@ -256,6 +312,11 @@ def main() -> int:
               f"{o['studio_tokens_per_s']:,.0f} tok/s -> overhead {o['overhead_percent']:+.2f} %")
         print(f"  plain runs (s): {', '.join(f'{t:.3f}' for t in o['plain_s'])}")
         print(f"  studio runs (s): {', '.join(f'{t:.3f}' for t in o['studio_s'])}")
+        print(f"  paired differences (%): {', '.join(f'{p:+.2f}' for p in o['paired_overhead_percent'])}; "
+              f"best-of: {o['min_overhead_percent']:+.2f} %")
+        print(f"  Studio's own work per logging step: {o['callback_us_per_logging_step']:.1f} us = "
+              f"{o['callback_percent_of_step']:.3f} % of a {o['plain_step_ms']:.2f} ms step; one system sample "
+              f"{o['system_sample_us']:.0f} us (1 Hz)")
     if "replay" in report:
         r = report["replay"]
         print(f"replay of {r['steps']:,} steps ({r['file_mb']:.0f} MB): {r['seconds']:.2f} s, peak RSS "

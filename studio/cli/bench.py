@@ -110,7 +110,8 @@ def format_result(result: object) -> str:
         ("Studio default", studio, result.studio_tokens_per_s, result.studio_peak_memory_bytes),
     ]
     lines = [
-        f"device: {result.device_name}",
+        f"device: {result.device_name}"
+        + (f", {result.threads} torch threads" if result.device == "cpu" else ""),
         f"model: {result.model.get('arch')} {result.params / 1e6:.1f}M parameters, vocab {result.vocab_size:,}; "
         f"corpus: {result.corpus}",
         f"{result.rounds} rounds x {result.steps} timed steps each (after {result.warmup} warm-up steps)",

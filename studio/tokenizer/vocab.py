@@ -176,8 +176,10 @@ class Vocabulary:
         self.readable, self.lengths = self._bulk_forms(raw)
         self.frequency: Any = None  # numpy int64 array by id, once counted
         self._haystack: str | None = None
+        self._folded: list[str] = []
         self._starts: Any = None
         self._merges: dict[str, tuple[str, str]] | None = None
+        self._build_filter_index()  # here, in the loading thread, so that no keystroke pays for it
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -267,19 +269,29 @@ class Vocabulary:
         if not query:
             return list(range(len(self)))
         if self._haystack is None:
-            folded = [r.casefold() for r in self.readable]
-            self._haystack = "\x00".join(folded)
-            sizes = np.fromiter((len(f) + 1 for f in folded), dtype=np.int64, count=len(folded))
-            self._starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            self._build_filter_index()
+        assert self._haystack is not None
         needle = query.casefold().translate({ord(" "): SPACE_MARK, ord("\n"): NEWLINE_MARK})
         if "\x00" in needle:
             return []
+        if self._haystack.count(needle) > len(self) // 16:  # very common: one test per token is cheaper
+            return [i for i, form in enumerate(self._folded) if needle in form]
         positions = np.fromiter(
             (m.start() for m in re.finditer(re.escape(needle), self._haystack)), dtype=np.int64
         )
         if not len(positions):
             return []
         return np.unique(np.searchsorted(self._starts, positions, side="right") - 1).tolist()
+
+    def _build_filter_index(self) -> None:
+        """All readable forms, case-folded, joined with NULs, and where each one starts."""
+        import numpy as np
+
+        folded = [r.casefold() for r in self.readable]
+        self._folded = folded
+        self._haystack = "\x00".join(folded)
+        sizes = np.fromiter((len(f) + 1 for f in folded), dtype=np.int64, count=len(folded))
+        self._starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
 
     def sort(self, ids: list[int], key: str, descending: bool = False) -> list[int]:
         """Sort ids by "id", "length" (bytes) or "frequency" (needs `set_frequency` first); ties by id."""

@@ -334,6 +334,7 @@ class BenchResult:
     steps: int
     warmup: int
     seconds: float
+    threads: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -384,7 +385,8 @@ def run_bench(
     Without `corpus`, the demo corpus is generated into a temporary folder; without
     `tokenizer_dir`, the blog's byte-level BPE is trained on the corpus. `overrides` are
     `--set` strings applied to both contenders (e.g. `model.num_hidden_layers=4`). `threads`
-    sets torch's intra-op threads for this process (on a busy machine, 1 can be far faster).
+    sets torch's CPU threads; by default torch's choice, or 1 on a CPU that is already busy
+    (threads that spin-wait for cores other processes hold can make every step 10x slower).
     """
     device = resolve_device(device)
     on_gpu = device == "cuda"
@@ -392,10 +394,7 @@ def run_bench(
     warmup = warmup if warmup is not None else (5 if on_gpu else 2)
     if steps < 1 or warmup < 0 or rounds < 1:
         raise StudioError("--steps and --rounds must be at least 1, --warmup at least 0")
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(max(1, threads))
+    threads = _choose_threads(device, threads)
     started = time.perf_counter()
     with _work_folder(work_dir) as work:
         progress(ProgressUpdate("bench", 0, None, "preparing the corpus and tokenizer"))
@@ -451,7 +450,20 @@ def run_bench(
             steps=steps,
             warmup=warmup,
             seconds=round(time.perf_counter() - started, 1),
+            threads=threads,
         )
+
+
+def _choose_threads(device: str, threads: int | None) -> int:
+    import torch
+
+    if threads is None and device == "cpu":
+        cores = os.cpu_count() or 1
+        if hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores:
+            threads = 1
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    return int(torch.get_num_threads())
 
 
 def _setup(config: RunConfig, measured: Measurement, packed: bool) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,23 +67,31 @@ class StudioCallback(TrainerCallback):
         self._mark: tuple[float, int] | None = None  # (time, step) of the last logging step
         self._train_started = 0.0
         self._first_step = 0
+        self.window_speeds: deque[float] = deque(maxlen=1000)  # tokens/s of recent logging windows
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-                       **kwargs: Any) -> None:
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         self._train_started = time.monotonic()
         self._first_step = state.global_step
         self._mark = (self._train_started, state.global_step)
         self.reporter.set_phase("running", total_steps=state.max_steps, step=state.global_step)
 
-    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-                    **kwargs: Any) -> TrainerControl:
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
         step = state.global_step
         self._collect_requests(args, state)
         if self._pending:
             self._act(control)
-        if self.probe is not None and self.probe_every and step % self.probe_every == 0 and self.reporter.is_main:
+        if (
+            self.probe is not None
+            and self.probe_every
+            and step % self.probe_every == 0
+            and self.reporter.is_main
+        ):
             self.probe(kwargs.get("model"), step)
         if control.should_evaluate:
             self.reporter.set_phase("evaluating", step=step)
@@ -90,8 +99,14 @@ class StudioCallback(TrainerCallback):
             self.reporter.set_phase("saving", step=step)
         return control
 
-    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-               logs: dict[str, float] | None = None, **kwargs: Any) -> TrainerControl:
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> TrainerControl:
         if not logs or "loss" not in logs:
             return control
         step = state.global_step
@@ -99,8 +114,13 @@ class StudioCallback(TrainerCallback):
         if self.non_finite_loss is not None:  # a skipped step in this window (nan_policy=skip)
             loss, self.non_finite_loss = self.non_finite_loss, None
         now = time.monotonic()
-        tokens = int(state.global_step * args.train_batch_size * args.gradient_accumulation_steps
-                     * self.world_size * self.tokens_per_example)
+        tokens = int(
+            state.global_step
+            * args.train_batch_size
+            * args.gradient_accumulation_steps
+            * self.world_size
+            * self.tokens_per_example
+        )
         tokens_per_s = None
         if self._mark is not None and step > self._mark[1] and now > self._mark[0]:
             done = (step - self._mark[1]) * args.train_batch_size * args.gradient_accumulation_steps
@@ -108,50 +128,93 @@ class StudioCallback(TrainerCallback):
         self._mark = (now, step)
         self.last_loss = loss
         self.last_tokens_per_s = tokens_per_s
-        self.reporter.emit(Step(step=step, epoch=float(state.epoch or 0.0), loss=loss,
-                                learning_rate=_float(logs.get("learning_rate")),
-                                grad_norm=_float(logs.get("grad_norm")), tokens=tokens,
-                                tokens_per_s=tokens_per_s, skipped_steps=self.skipped_steps))
+        if tokens_per_s is not None:
+            self.window_speeds.append(tokens_per_s)
+        self.reporter.emit(
+            Step(
+                step=step,
+                epoch=float(state.epoch or 0.0),
+                loss=loss,
+                learning_rate=_float(logs.get("learning_rate")),
+                grad_norm=_float(logs.get("grad_norm")),
+                tokens=tokens,
+                tokens_per_s=tokens_per_s,
+                skipped_steps=self.skipped_steps,
+            )
+        )
         self.reporter.update(step=step, last_loss=loss, tokens_per_s=tokens_per_s, tokens=tokens)
         if not math.isfinite(loss):
             if self.nan_policy == "stop":
                 self.nan_stopped_at = step
-                self.reporter.emit(Log(level="error", message=f"step {step}: the loss is {loss}; stopping "
-                                       "(studio.nan_policy=stop)"))
+                self.reporter.emit(
+                    Log(
+                        level="error",
+                        message=f"step {step}: the loss is {loss}; stopping (studio.nan_policy=stop)",
+                    )
+                )
                 control.should_training_stop = True
             else:
-                self.reporter.emit(Log(level="warning", message=f"step {step}: the loss is {loss}; "
-                                       f"non-finite steps are skipped ({self.skipped_steps} so far)"))
+                self.reporter.emit(
+                    Log(
+                        level="warning",
+                        message=f"step {step}: the loss is {loss}; "
+                        f"non-finite steps are skipped ({self.skipped_steps} so far)",
+                    )
+                )
         return control
 
-    def on_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-                    metrics: dict[str, float] | None = None, **kwargs: Any) -> TrainerControl:
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        metrics: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> TrainerControl:
         metrics = metrics or {}
         eval_loss = _float(metrics.get("eval_loss"))
         perplexity = None
         if eval_loss is not None and math.isfinite(eval_loss):
             perplexity = math.exp(min(eval_loss, 700.0))
-        others = {k: float(v) for k, v in metrics.items()
-                  if k != "eval_loss" and isinstance(v, int | float) and not isinstance(v, bool)}
+        others = {
+            k: float(v)
+            for k, v in metrics.items()
+            if k != "eval_loss" and isinstance(v, int | float) and not isinstance(v, bool)
+        }
         self.last_eval_loss = eval_loss
-        self.reporter.emit(Eval(step=state.global_step, eval_loss=eval_loss, perplexity=perplexity, metrics=others))
+        self.reporter.emit(
+            Eval(step=state.global_step, eval_loss=eval_loss, perplexity=perplexity, metrics=others)
+        )
         self.reporter.update(last_eval_loss=eval_loss)
         if self.stop.is_set():  # a stop that arrived during evaluation: checkpoint now, then stop
             control.should_save = True
             control.should_training_stop = True
             self.stopped_by_request = True
         self.reporter.set_phase("saving" if control.should_save else "running", step=state.global_step)
+        self._restart_window(state)
         return control
 
-    def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-                **kwargs: Any) -> TrainerControl:
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         self.reporter.emit(Checkpoint(step=state.global_step, path=str(path)))
         if self.stop.is_set():  # a stop that arrived while saving: the checkpoint is done, stop
             control.should_training_stop = True
             self.stopped_by_request = True
         self.reporter.set_phase("stopping" if self.stop.is_set() else "running", step=state.global_step)
+        self._restart_window(state)
         return control
+
+    def _restart_window(self, state: TrainerState) -> None:
+        """tokens/s measures training: the time spent evaluating or saving is left out."""
+        if self._mark is not None and self._mark[1] == state.global_step:
+            self._mark = (time.monotonic(), state.global_step)
+
+    def steady_tokens_per_s(self) -> float | None:
+        """The median tokens/s of the recent logging windows (start-up and pauses do not weigh)."""
+        speeds = sorted(self.window_speeds)
+        return speeds[len(speeds) // 2] if speeds else None
 
     # --- controls -------------------------------------------------------------------------------
 

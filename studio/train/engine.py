@@ -56,7 +56,7 @@ def _mixin() -> type:
     import torch.nn.functional as F
     from transformers.modeling_outputs import MaskedLMOutput
 
-    class DeviceMaskingMixin:
+    class DeviceMaskingMixin(torch.nn.Module):
         """Masks on the device and computes the MLM loss from the masked positions only.
 
         `forward(input_ids, mask_on_device=True)` corrupts the ids (of the non-special tokens,
@@ -68,6 +68,9 @@ def _mixin() -> type:
 
         _base_attr: str
         _head_attr: str
+        _parent_name: str
+        _special_lookup: Any  # a bool per vocabulary id (a buffer)
+        config: Any
 
         def configure_masking(
             self, mask_token_id: int, special_ids: Sequence[int], random_upper: int, seed: int = 0
@@ -227,7 +230,8 @@ def build_model(config: RunConfig, tokenizer: Any) -> transformers.PreTrainedMod
     transformers.set_seed(seed)  # the same initial weights in every mode
     attention = "sdpa" if config.model.arch != "reformer" else None
     if is_fast_mlm(config):
-        model = fast_mlm_class(config.model.arch)._from_config(hf_config, attn_implementation=attention)
+        fast_class: Any = fast_mlm_class(config.model.arch)
+        model = fast_class._from_config(hf_config, attn_implementation=attention)
         model.configure_masking(tokenizer.mask_token_id, tokenizer.all_special_ids, len(tokenizer), seed=seed)
         return model
     options = {"attn_implementation": attention} if attention else {}

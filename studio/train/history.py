@@ -46,8 +46,9 @@ _PROBE = _PREFIX + b'probe"'
 _NON_FINITE_LOSS = b'"loss":"'  # NaN/Inf travel as strings ("nan", "inf", "-inf")
 _NL = b"\n"
 _NL_STEP = _NL + _STEP
-_NL_STRUCTURAL = tuple(_NL + _PREFIX + name + b'"' for name in (b"run_started", b"eval", b"checkpoint", b"state",
-                                                                  b"finished"))
+_NL_STRUCTURAL = tuple(
+    _NL + _PREFIX + name + b'"' for name in (b"run_started", b"eval", b"checkpoint", b"state", b"finished")
+)
 READ_CHUNK = 8 << 20
 
 
@@ -86,7 +87,9 @@ class DownsampledSeries:
             self.stride *= 2
 
     def _non_finite(self, index: int) -> bool:
-        return any((value := self.ys[name][index]) is not None and not math.isfinite(value) for name in self.names)
+        return any(
+            (value := self.ys[name][index]) is not None and not math.isfinite(value) for name in self.names
+        )
 
     def add(self, x: int, values: dict[str, float | None], force: bool = False) -> None:
         """`accept()` then `keep()`; `force` keeps the point whatever the stride says."""
@@ -125,8 +128,14 @@ class RunHistory:
     `non_finite` (steps whose loss was NaN/Inf), `state`/`phase`, `finished`.
     """
 
-    def __init__(self, capacity: int = SERIES_CAPACITY, keep_system: int = 600, keep_logs: int = 1000,
-                 keep_probes: int = 50, keep_checkpoints: int = 200) -> None:
+    def __init__(
+        self,
+        capacity: int = SERIES_CAPACITY,
+        keep_system: int = 600,
+        keep_logs: int = 1000,
+        keep_probes: int = 50,
+        keep_checkpoints: int = 200,
+    ) -> None:
         self.steps = DownsampledSeries(STEP_FIELDS, capacity)
         self.evals = DownsampledSeries(("eval_loss", "perplexity"), capacity)
         self.system: deque[System] = deque(maxlen=keep_system)
@@ -208,8 +217,14 @@ class RunHistory:
         size = os.path.getsize(path)
         spacing = max(1, size // self.steps.capacity)
         picked: dict[int, bytes] = {}  # file offset of a line -> the line
-        tails = [(_NL + prefix, deque(maxlen=limit)) for prefix, limit in
-                 ((_SYSTEM, self.system.maxlen), (_LOG, self.logs.maxlen), (_PROBE, self.probes.maxlen))]
+        tails = [
+            (_NL + prefix, deque(maxlen=limit))
+            for prefix, limit in (
+                (_SYSTEM, self.system.maxlen),
+                (_LOG, self.logs.maxlen),
+                (_PROBE, self.probes.maxlen),
+            )
+        ]
         step_count = 0
         next_target = 0
         data_offset = -1  # file offset of data[0], always a newline (a virtual one before the file)
@@ -292,8 +307,11 @@ class RunHistory:
         self._recent.append((event.time or time.time(), event.step))
 
     def _eval(self, event: Eval) -> None:
-        self.evals.add(event.step, {"eval_loss": event.eval_loss, "perplexity": event.perplexity},
-                       force=event.eval_loss is not None and not math.isfinite(event.eval_loss))
+        self.evals.add(
+            event.step,
+            {"eval_loss": event.eval_loss, "perplexity": event.perplexity},
+            force=event.eval_loss is not None and not math.isfinite(event.eval_loss),
+        )
         self.last_eval = event
 
     def _started(self, event: RunStarted) -> None:
@@ -310,8 +328,12 @@ class RunHistory:
 
 
 def _step_values(event: Step) -> dict[str, float | None]:
-    return {"loss": event.loss, "learning_rate": event.learning_rate, "grad_norm": event.grad_norm,
-            "tokens_per_s": event.tokens_per_s}
+    return {
+        "loss": event.loss,
+        "learning_rate": event.learning_rate,
+        "grad_norm": event.grad_norm,
+        "tokens_per_s": event.tokens_per_s,
+    }
 
 
 def _checkpoint_step(path: str) -> int | None:

@@ -101,8 +101,13 @@ class RunHandle:
 # --- starting -----------------------------------------------------------------------------------------
 
 
-def start_run(config: RunConfig, workspace: Workspace | str | Path, nproc: int = 1, live: bool = True,
-              check: bool = True) -> RunHandle:
+def start_run(
+    config: RunConfig,
+    workspace: Workspace | str | Path,
+    nproc: int = 1,
+    live: bool = True,
+    check: bool = True,
+) -> RunHandle:
     """Create `runs/<yyyymmdd-hhmmss>-<name>/` (config.yaml, command.txt) and start its worker.
 
     `live=False` starts the run without a live channel (detached: read `events.jsonl` instead);
@@ -115,7 +120,9 @@ def start_run(config: RunConfig, workspace: Workspace | str | Path, nproc: int =
     config = _with_absolute_paths(config)
     check_runnable(config, check_fields=check)
     run_dir = runs.create_run_dir(workspace, config, command="")
-    command = ["studio", "train", str(run_dir / runs.CONFIG_FILE)] + (["--nproc", str(nproc)] if nproc > 1 else [])
+    command = ["studio", "train", str(run_dir / runs.CONFIG_FILE)] + (
+        ["--nproc", str(nproc)] if nproc > 1 else []
+    )
     (run_dir / runs.COMMAND_FILE).write_text(shlex.join(command) + "\n", encoding="utf-8")
     return _launch(run_dir, nproc=nproc, resume=False, live=live)
 
@@ -124,8 +131,10 @@ def resume_run(workspace: Workspace | str | Path, ref: str | Path, live: bool = 
     """Continue a stopped, failed or lost run from its last checkpoint to its original end."""
     info = runs.find_run(workspace, ref)
     if info.is_live:
-        raise StudioError(f"run {info.id} is already {info.state} (pid {info.pid} on {info.host or 'this host'})",
-                          f"watch it with `studio attach {info.id}` or stop it with `studio stop {info.id}`")
+        raise StudioError(
+            f"run {info.id} is already {info.state} (pid {info.pid} on {info.host or 'this host'})",
+            f"watch it with `studio attach {info.id}` or stop it with `studio stop {info.id}`",
+        )
     if info.state == "completed":
         raise StudioError(f"run {info.id} has already completed", "start a new run to train further")
     runs.load_run_config(info.path)  # a hand-edited, broken config.yaml is refused here, clearly
@@ -134,8 +143,10 @@ def resume_run(workspace: Workspace | str | Path, ref: str | Path, live: bool = 
     while runs.lock_is_held(info.path) and time.monotonic() < deadline:
         time.sleep(0.1)
     if runs.last_checkpoint(info.path) is None:
-        raise StudioError(f"run {info.id} has no complete checkpoint to resume from",
-                          f"start it again with `studio train {info.path / runs.CONFIG_FILE}`")
+        raise StudioError(
+            f"run {info.id} has no complete checkpoint to resume from",
+            f"start it again with `studio train {info.path / runs.CONFIG_FILE}`",
+        )
     return _launch(info.path, nproc=info.nproc, resume=True, live=live)
 
 
@@ -154,15 +165,22 @@ def check_runnable(config: RunConfig, check_fields: bool = True) -> None:
     if not config.data.corpus:
         raise StudioError("data.corpus is not set", "give it in the config or with --set data.corpus=PATH")
     if not Path(config.data.corpus).exists():
-        raise StudioError(f"data.corpus: {config.data.corpus}: no such file or folder",
-                          "check the path in the config (relative paths start where you run studio)")
+        raise StudioError(
+            f"data.corpus: {config.data.corpus}: no such file or folder",
+            "check the path in the config (relative paths start where you run studio)",
+        )
     if not config.data.tokenizer:
-        raise StudioError("data.tokenizer is not set", "give it in the config or with --set data.tokenizer=DIR")
+        raise StudioError(
+            "data.tokenizer is not set", "give it in the config or with --set data.tokenizer=DIR"
+        )
     tokenizer = Path(config.data.tokenizer)
-    if not tokenizer.is_dir() or not any((tokenizer / name).exists()
-                                         for name in ("tokenizer.json", "tokenizer_config.json")):
-        raise StudioError(f"data.tokenizer: {config.data.tokenizer}: not a tokenizer directory",
-                          "train one with `studio tokenizer train`, then give its directory")
+    if not tokenizer.is_dir() or not any(
+        (tokenizer / name).exists() for name in ("tokenizer.json", "tokenizer_config.json")
+    ):
+        raise StudioError(
+            f"data.tokenizer: {config.data.tokenizer}: not a tokenizer directory",
+            "train one with `studio tokenizer train`, then give its directory",
+        )
     if check_fields:
         from studio.config import check_hf_fields
 
@@ -180,8 +198,12 @@ def _launch(run_dir: Path, nproc: int, resume: bool, live: bool) -> RunHandle:
         ctx = multiprocessing.get_context("spawn")
         _start_resource_tracker_quietly()
         channel = ctx.Queue(maxsize=QUEUE_MAX_EVENTS)
-        process = ctx.Process(target=worker.supervise, args=(str(run_dir), channel, nproc, resume, launch_id),
-                              name=f"studio-run-{run_dir.name}", daemon=False)
+        process = ctx.Process(
+            target=worker.supervise,
+            args=(str(run_dir), channel, nproc, resume, launch_id),
+            name=f"studio-run-{run_dir.name}",
+            daemon=False,
+        )
         process.start()
         # The run must outlive this process: multiprocessing would otherwise join it at exit.
         children = getattr(multiprocessing.process, "_children", None)
@@ -192,11 +214,26 @@ def _launch(run_dir: Path, nproc: int, resume: bool, live: bool) -> RunHandle:
         # Detached: no live channel, so nothing of this process needs to reach the run. A plain
         # subprocess in a new session holds none of our pipes (`studio train --detach | cat` returns).
         channel = None
-        command = [sys.executable, "-m", "studio.train.worker", "--supervise", str(run_dir), "--nproc", str(nproc),
-                   "--launch-id", launch_id] + (["--resume"] if resume else [])
+        command = [
+            sys.executable,
+            "-m",
+            "studio.train.worker",
+            "--supervise",
+            str(run_dir),
+            "--nproc",
+            str(nproc),
+            "--launch-id",
+            launch_id,
+        ] + (["--resume"] if resume else [])
         with open(run_dir / runs.LOG_FILE, "ab") as log:
-            popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, close_fds=True)
+            popen = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
         supervisor = _Supervisor(popen=popen)
     pid = _wait_for_worker(run_dir, supervisor, launch_id)
     return RunHandle(run_id=run_dir.name, path=run_dir, queue=channel, pid=pid, supervisor=supervisor)
@@ -251,14 +288,20 @@ def _wait_for_worker(run_dir: Path, process: _Supervisor, launch_id: str) -> int
                 return int(status["pid"])
         if not process.is_alive():
             if process.exitcode == EXIT_LOCKED:
-                raise StudioError(f"run {run_dir.name} is already running or being resumed by another process",
-                                  f"see `studio runs`; watch it with `studio attach {run_dir.name}`")
+                raise StudioError(
+                    f"run {run_dir.name} is already running or being resumed by another process",
+                    f"see `studio runs`; watch it with `studio attach {run_dir.name}`",
+                )
             info = runs.run_info(run_dir)
-            raise StudioError(f"run {run_dir.name} failed to start: {info.reason or f'exit code {process.exitcode}'}",
-                              f"see {run_dir / runs.LOG_FILE}")
+            raise StudioError(
+                f"run {run_dir.name} failed to start: {info.reason or f'exit code {process.exitcode}'}",
+                f"see {run_dir / runs.LOG_FILE}",
+            )
         time.sleep(0.02)
-    raise StudioError(f"run {run_dir.name}: the worker did not start within {START_TIMEOUT_S:.0f} s",
-                      f"see {run_dir / runs.LOG_FILE}")
+    raise StudioError(
+        f"run {run_dir.name}: the worker did not start within {START_TIMEOUT_S:.0f} s",
+        f"see {run_dir / runs.LOG_FILE}",
+    )
 
 
 # --- stopping and requests ----------------------------------------------------------------------------
@@ -319,4 +362,3 @@ def follow_events(handle: RunHandle, poll_s: float = 0.25) -> Iterator[list[Even
             return
         elif log is not None:
             time.sleep(poll_s)
-

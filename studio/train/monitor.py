@@ -45,8 +45,13 @@ class SystemSampler:
             rss = self._process.memory_info().rss
         except psutil.Error:
             cpu, rss = None, None
-        return System(gpus=self._gpus(), cpu_percent=cpu, rss_bytes=rss, ram_used=memory.total - memory.available,
-                      ram_total=memory.total)
+        return System(
+            gpus=self._gpus(),
+            cpu_percent=cpu,
+            rss_bytes=rss,
+            ram_used=memory.total - memory.available,
+            ram_total=memory.total,
+        )
 
     def _gpus(self) -> list[dict[str, Any]]:
         gpus: list[dict[str, Any]] = []
@@ -60,7 +65,8 @@ class SystemSampler:
             util = self._ask(lambda h=handle: self._nvml.nvmlDeviceGetUtilizationRates(h))
             gpu["utilization"] = getattr(util, "gpu", None)
             gpu["temperature"] = self._ask(
-                lambda h=handle: self._nvml.nvmlDeviceGetTemperature(h, self._nvml.NVML_TEMPERATURE_GPU))
+                lambda h=handle: self._nvml.nvmlDeviceGetTemperature(h, self._nvml.NVML_TEMPERATURE_GPU)
+            )
             power = self._ask(lambda h=handle: self._nvml.nvmlDeviceGetPowerUsage(h))
             gpu["power"] = power / 1000.0 if power is not None else None  # mW -> W
             gpu.update(torch_figures.get(index, {}))
@@ -91,8 +97,11 @@ def _torch_memory() -> dict[int, dict[str, int]]:
         if not torch.cuda.is_available() or not torch.cuda.is_initialized():
             return {}
         return {
-            i: {"torch_allocated": torch.cuda.memory_allocated(i), "torch_reserved": torch.cuda.memory_reserved(i),
-                "torch_peak": torch.cuda.max_memory_allocated(i)}
+            i: {
+                "torch_allocated": torch.cuda.memory_allocated(i),
+                "torch_reserved": torch.cuda.memory_reserved(i),
+                "torch_peak": torch.cuda.max_memory_allocated(i),
+            }
             for i in range(torch.cuda.device_count())
         }
     except Exception:

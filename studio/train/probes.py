@@ -17,7 +17,9 @@ GENERATE_TOKENS = 16
 PROMPT_WORDS = 6
 
 
-def probe_texts_from(dataset: Any, tokenizer: Any, count: int = PROBE_SENTENCES, words: int = 12) -> list[str]:
+def probe_texts_from(
+    dataset: Any, tokenizer: Any, count: int = PROBE_SENTENCES, words: int = 12
+) -> list[str]:
     """A few held-out sentences decoded from the evaluation split (any corpus format works)."""
     texts: list[str] = []
     if dataset is None:
@@ -79,15 +81,23 @@ class Prober:
         logits = model(**encoded).logits[0, int(where[0])]
         probs = torch.softmax(logits.float(), dim=-1)
         top = torch.topk(probs, TOP_K)
-        outputs = [{"token": self.tokenizer.decode([int(i)]).strip(), "score": round(float(p), 4)}
-                   for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
+        outputs = [
+            {"token": self.tokenizer.decode([int(i)]).strip(), "score": round(float(p), 4)}
+            for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+        ]
         return {"input": masked, "target": target, "outputs": outputs}
 
     def _generate(self, model: Any, text: str) -> dict[str, Any]:
         prompt = " ".join(text.split()[:PROMPT_WORDS])
         device = next(model.parameters()).device
         encoded = self.tokenizer(prompt, return_tensors="pt").to(device)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        pad = (
+            self.tokenizer.pad_token_id
+            if self.tokenizer.pad_token_id is not None
+            else self.tokenizer.eos_token_id
+        )
         out = model.generate(**encoded, max_new_tokens=GENERATE_TOKENS, do_sample=False, pad_token_id=pad)
-        continuation = self.tokenizer.decode(out[0, encoded["input_ids"].shape[1]:], skip_special_tokens=True)
+        continuation = self.tokenizer.decode(
+            out[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True
+        )
         return {"input": prompt, "outputs": [continuation]}

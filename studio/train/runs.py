@@ -128,8 +128,9 @@ def slugify(name: str) -> str:
     return slug[:60] or "run"
 
 
-def create_run_dir(workspace: Workspace | str | Path, config: RunConfig, command: str,
-                   now: float | None = None) -> Path:
+def create_run_dir(
+    workspace: Workspace | str | Path, config: RunConfig, command: str, now: float | None = None
+) -> Path:
     """Make `runs/<yyyymmdd-hhmmss>-<name>/` with config.yaml, command.txt and a first status."""
     root = runs_root(workspace)
     root.mkdir(parents=True, exist_ok=True)
@@ -146,8 +147,17 @@ def create_run_dir(workspace: Workspace | str | Path, config: RunConfig, command
         raise StudioError(f"cannot create a run directory under {root}")
     save_config(config, run_dir / CONFIG_FILE)
     (run_dir / COMMAND_FILE).write_text(command.rstrip("\n") + "\n", encoding="utf-8")
-    write_status(run_dir, {"run_id": run_dir.name, "state": "preparing", "phase": "preparing",
-                           "host": socket.gethostname(), "created": time.time(), "step": 0})
+    write_status(
+        run_dir,
+        {
+            "run_id": run_dir.name,
+            "state": "preparing",
+            "phase": "preparing",
+            "host": socket.gethostname(),
+            "created": time.time(),
+            "step": 0,
+        },
+    )
     return run_dir
 
 
@@ -155,13 +165,17 @@ def load_run_config(run_dir: Path) -> RunConfig:
     """The run's resolved config; a hand-edited, broken file is a clear error naming the run."""
     path = run_dir / CONFIG_FILE
     if not path.exists():
-        raise StudioError(f"run {run_dir.name}: {CONFIG_FILE} is missing",
-                          "the run directory was edited by hand; restore config.yaml or start a new run")
+        raise StudioError(
+            f"run {run_dir.name}: {CONFIG_FILE} is missing",
+            "the run directory was edited by hand; restore config.yaml or start a new run",
+        )
     try:
         return load_config(path)
     except ConfigError as exc:
-        raise StudioError(f"run {run_dir.name}: {exc.message}",
-                          "config.yaml of a run was edited by hand; fix it or start a new run") from None
+        raise StudioError(
+            f"run {run_dir.name}: {exc.message}",
+            "config.yaml of a run was edited by hand; fix it or start a new run",
+        ) from None
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
@@ -194,11 +208,15 @@ def read_status(run_dir: Path) -> dict[str, Any]:
     try:
         status = json.loads(text)
     except ValueError:
-        raise StudioError(f"run {run_dir.name}: {STATUS_FILE} is not valid JSON",
-                          "the run directory was edited by hand; delete status.json to mark the run lost") from None
+        raise StudioError(
+            f"run {run_dir.name}: {STATUS_FILE} is not valid JSON",
+            "the run directory was edited by hand; delete status.json to mark the run lost",
+        ) from None
     if not isinstance(status, dict):
-        raise StudioError(f"run {run_dir.name}: {STATUS_FILE} is not a JSON object",
-                          "the run directory was edited by hand; delete status.json to mark the run lost")
+        raise StudioError(
+            f"run {run_dir.name}: {STATUS_FILE} is not a JSON object",
+            "the run directory was edited by hand; delete status.json to mark the run lost",
+        )
     return status
 
 
@@ -310,8 +328,9 @@ def run_info(run_dir: Path, now: float | None = None) -> RunInfo:
     before = _as_float(status.get("elapsed_before")) or 0.0
     duration: float | None = None
     if session is not None:
-        end = _as_float(status.get("ended")) or (now if state in ("running", "preparing")
-                                                 else _as_float(status.get("heartbeat")) or session)
+        end = _as_float(status.get("ended")) or (
+            now if state in ("running", "preparing") else _as_float(status.get("heartbeat")) or session
+        )
         duration = before + max(0.0, end - session)
     final_dir = run_dir / FINAL_DIR
     return RunInfo(
@@ -329,7 +348,9 @@ def run_info(run_dir: Path, now: float | None = None) -> RunInfo:
         host=str(status.get("host") or ""),
         exit_signal=_as_int(status.get("exit_signal")),
         reason=reason,
-        phase=str(status.get("phase") or status.get("state") or "") if state in ("running", "preparing") else "",
+        phase=str(status.get("phase") or status.get("state") or "")
+        if state in ("running", "preparing")
+        else "",
         last_eval_loss=_as_float(status.get("last_eval_loss")),
         nproc=_as_int(status.get("nproc")) or 1,
         has_checkpoint=last_checkpoint(run_dir) is not None,
@@ -342,8 +363,13 @@ def iter_run_dirs(workspace: Workspace | str | Path) -> Iterator[Path]:
     root = runs_root(workspace)
     if not root.is_dir():
         return
-    dirs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-            and ((p / CONFIG_FILE).exists() or (p / STATUS_FILE).exists())]
+    dirs = [
+        p
+        for p in root.iterdir()
+        if p.is_dir()
+        and not p.name.startswith(".")
+        and ((p / CONFIG_FILE).exists() or (p / STATUS_FILE).exists())
+    ]
     yield from sorted(dirs, key=lambda p: p.name, reverse=True)
 
 
@@ -364,8 +390,10 @@ def resolve_run_dir(workspace: Workspace | str | Path, ref: str | Path) -> Path:
     if looks_like_path:
         resolved = as_path.resolve()
         if not resolved.is_relative_to(root.resolve()):
-            raise StudioError(f"{text}: is not a run of the workspace {root.parent}",
-                              f"runs live in {root}; name a run by its id (see `studio runs`)")
+            raise StudioError(
+                f"{text}: is not a run of the workspace {root.parent}",
+                f"runs live in {root}; name a run by its id (see `studio runs`)",
+            )
         if resolved.parent != root.resolve() or not resolved.is_dir():
             raise StudioError(f"{text}: not a run directory", "name a run by its id (see `studio runs`)")
         return root / resolved.name
@@ -488,7 +516,18 @@ def _age(seconds: float) -> str:
 
 
 __all__ = [
-    "RunInfo", "create_run_dir", "delete_run", "derive_state", "find_run", "last_checkpoint",
-    "list_runs", "load_run_config", "read_status", "resolve_run_dir", "run_info", "save_config",
-    "update_status", "write_status",
+    "RunInfo",
+    "create_run_dir",
+    "delete_run",
+    "derive_state",
+    "find_run",
+    "last_checkpoint",
+    "list_runs",
+    "load_run_config",
+    "read_status",
+    "resolve_run_dir",
+    "run_info",
+    "save_config",
+    "update_status",
+    "write_status",
 ]

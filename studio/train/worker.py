@@ -140,20 +140,41 @@ class Reporter:
         if update.note:
             self.emit(Log(level="info", message=update.note, source=update.phase))
 
-    def finish(self, state: str, reason: str = "", traceback_tail: str = "", final_dir: str | None = None,
-               figures: dict[str, Any] | None = None) -> None:
+    def finish(
+        self,
+        state: str,
+        reason: str = "",
+        traceback_tail: str = "",
+        final_dir: str | None = None,
+        figures: dict[str, Any] | None = None,
+    ) -> None:
         """The last event of the run, and a terminal status.json."""
         if not self.is_main or self.finished:
             return
         self.finished = True
         figures = figures or {}
         step = int(self._status.get("step") or 0)
-        self.emit(Finished(state=state, reason=reason, traceback_tail=traceback_tail, final_dir=final_dir,
-                           step=step, figures=figures))
+        self.emit(
+            Finished(
+                state=state,
+                reason=reason,
+                traceback_tail=traceback_tail,
+                final_dir=final_dir,
+                step=step,
+                figures=figures,
+            )
+        )
         now = time.time()
         with self._lock:
-            self._status.update(state=state, phase=state, reason=reason, ended=now, heartbeat=now,
-                                final_dir=final_dir, exit_code=0 if state != "failed" else 1)
+            self._status.update(
+                state=state,
+                phase=state,
+                reason=reason,
+                ended=now,
+                heartbeat=now,
+                final_dir=final_dir,
+                exit_code=0 if state != "failed" else 1,
+            )
         self._write_status()
 
     def close(self) -> None:
@@ -237,8 +258,10 @@ def supervise(run_dir_text: str, channel: Any, nproc: int, resume: bool, launch_
     _redirect_output(run_dir / runs.LOG_FILE)
     lock = _acquire_lock(run_dir)
     if lock is None:
-        print(f"[studio] {time.strftime('%H:%M:%S')} another process holds {runs.LOCK_FILE}: not starting",
-              flush=True)
+        print(
+            f"[studio] {time.strftime('%H:%M:%S')} another process holds {runs.LOCK_FILE}: not starting",
+            flush=True,
+        )
         sys.exit(EXIT_LOCKED)
     _begin_session(run_dir, nproc, resume)
     workers: dict[str, Any] = {}
@@ -252,20 +275,34 @@ def supervise(run_dir_text: str, channel: Any, nproc: int, resume: bool, launch_
                 os.kill(pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, forward_stop)
-    print(f"[studio] {time.strftime('%Y-%m-%d %H:%M:%S')} {'resuming' if resume else 'starting'} run "
-          f"{run_dir.name} on {socket.gethostname()} ({nproc} process{'es' if nproc > 1 else ''})", flush=True)
+    print(
+        f"[studio] {time.strftime('%Y-%m-%d %H:%M:%S')} {'resuming' if resume else 'starting'} run "
+        f"{run_dir.name} on {socket.gethostname()} ({nproc} process{'es' if nproc > 1 else ''})",
+        flush=True,
+    )
     if nproc == 1:
         import multiprocessing
 
         process = multiprocessing.get_context("spawn").Process(
-            target=run_worker, args=(run_dir_text, channel, resume, launch_id), name="studio-worker")
+            target=run_worker, args=(run_dir_text, channel, resume, launch_id), name="studio-worker"
+        )
         process.start()
         workers["pid"] = process.pid
         process.join()
         exit_code = process.exitcode if process.exitcode is not None else 1
     else:
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-                   "--module", "studio.train.worker", run_dir_text, "--launch-id", launch_id]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            "--module",
+            "studio.train.worker",
+            run_dir_text,
+            "--launch-id",
+            launch_id,
+        ]
         if resume:
             command.append("--resume")
         proc = subprocess.Popen(command)
@@ -315,15 +352,38 @@ def _begin_session(run_dir: Path, nproc: int, resume: bool) -> None:
         info = runs.run_info(run_dir)
         before = info.duration_s or 0.0
     now = time.time()
-    status = {k: v for k, v in previous.items()
-              if k in ("run_id", "name", "created", "started", "step", "total_steps", "last_loss",
-                       "last_eval_loss", "tokens_per_s", "tokens")}
+    status = {
+        k: v
+        for k, v in previous.items()
+        if k
+        in (
+            "run_id",
+            "name",
+            "created",
+            "started",
+            "step",
+            "total_steps",
+            "last_loss",
+            "last_eval_loss",
+            "tokens_per_s",
+            "tokens",
+        )
+    }
     identity = runs.process_identity(os.getpid())
     status.update(
-        run_id=run_dir.name, state="preparing", phase="preparing", nproc=nproc, heartbeat=now,
-        started=previous.get("started") or now, session_started=now, elapsed_before=before,
-        supervisor_pid=identity["pid"], supervisor_created=identity["pid_created"], host=identity["host"],
-        boot_time=identity["boot_time"], resumed=resume,
+        run_id=run_dir.name,
+        state="preparing",
+        phase="preparing",
+        nproc=nproc,
+        heartbeat=now,
+        started=previous.get("started") or now,
+        session_started=now,
+        elapsed_before=before,
+        supervisor_pid=identity["pid"],
+        supervisor_created=identity["pid_created"],
+        host=identity["host"],
+        boot_time=identity["boot_time"],
+        resumed=resume,
     )
     runs.write_status(run_dir, status)
     runs.take_control_requests(run_dir)  # requests left from an earlier session are stale
@@ -359,8 +419,9 @@ def _record_end(run_dir: Path, exit_code: int, nproc: int, channel: LiveChannel)
         writer.write(event)
     channel.send(event)
     now = time.time()
-    status.update(state="failed", phase="failed", reason=reason, exit_signal=signal_number, ended=now,
-                  heartbeat=now)
+    status.update(
+        state="failed", phase="failed", reason=reason, exit_signal=signal_number, ended=now, heartbeat=now
+    )
     runs.write_status(run_dir, status)
     return status
 
@@ -373,7 +434,9 @@ def _first_rank_error(run_dir: Path) -> dict[str, Any] | None:
     if not errors:
         return None
     # The first failure is the cause; the others are usually peers losing their connection.
-    return min(errors, key=lambda e: (bool(e.get("secondary")), float(e.get("time") or 0), int(e.get("rank") or 0)))
+    return min(
+        errors, key=lambda e: (bool(e.get("secondary")), float(e.get("time") or 0), int(e.get("rank") or 0))
+    )
 
 
 def _signal_name(number: int) -> str:
@@ -392,7 +455,9 @@ def _run_on_finish_hook(run_dir: Path, status: dict[str, Any]) -> None:
     if not command:
         return
     env = dict(os.environ)
-    env.update({key: "" if value is None else str(value) for key, value in hook_environment(run_dir, status).items()})
+    env.update(
+        {key: "" if value is None else str(value) for key, value in hook_environment(run_dir, status).items()}
+    )
     print(f"[studio] {time.strftime('%H:%M:%S')} on_finish: {command}", flush=True)
     try:
         result = subprocess.run(command, shell=True, env=env, timeout=ON_FINISH_TIMEOUT_S, check=False)
@@ -493,8 +558,9 @@ def _work(run_dir: Path, channel: Any, resume: bool, launch_id: str, rank: int, 
 class _Session:
     """One rank's training session: config -> data -> model -> Trainer -> final artifacts."""
 
-    def __init__(self, run_dir: Path, reporter: Reporter, stop: StopFlag, resume: bool, rank: int,
-                 world_size: int) -> None:
+    def __init__(
+        self, run_dir: Path, reporter: Reporter, stop: StopFlag, resume: bool, rank: int, world_size: int
+    ) -> None:
         self.run_dir = run_dir
         self.reporter = reporter
         self.stop = stop
@@ -522,11 +588,18 @@ class _Session:
         import torch
 
         device_type = "cuda" if torch.cuda.is_available() and not config.train.get("use_cpu") else "cpu"
-        reporter.emit(RunStarted(
-            run_id=self.run_dir.name, config=config.to_dict(), host=socket.gethostname(), pid=os.getpid(),
-            devices=_devices(device_type), world_size=self.world_size,
-            total_steps=_as_int(config.train.get("max_steps")),
-            resumed_from=str(checkpoint.relative_to(self.run_dir)) if checkpoint else None))
+        reporter.emit(
+            RunStarted(
+                run_id=self.run_dir.name,
+                config=config.to_dict(),
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                devices=_devices(device_type),
+                world_size=self.world_size,
+                total_steps=_as_int(config.train.get("max_steps")),
+                resumed_from=str(checkpoint.relative_to(self.run_dir)) if checkpoint else None,
+            )
+        )
         reporter.update(total_steps=_as_int(config.train.get("max_steps")), nproc=self.world_size)
         if self.reporter.is_main:
             from studio.train.monitor import SystemMonitor
@@ -541,8 +614,9 @@ class _Session:
         reporter.set_phase("preparing", detail="preparing the data")
         cache = self.run_dir.parent.parent / ".cache"
         with args.main_process_first(desc="preparing the data"):
-            prepared = prepare_datasets(config, tokenizer, cache_dir=cache, progress=reporter.progress,
-                                        cancel=self.stop)
+            prepared = prepare_datasets(
+                config, tokenizer, cache_dir=cache, progress=reporter.progress, cancel=self.stop
+            )
         self.train_tokens = prepared.train_tokens
         self.stop.check()
         self.trainer = self._build_trainer(args, tokenizer, prepared)
@@ -567,8 +641,13 @@ class _Session:
         config = self.config
         values = {**training_args_defaults(config, device_type), **config.train}
         if values.get("logging_nan_inf_filter"):
-            self.reporter.emit(Log(level="warning", message="train.logging_nan_inf_filter is turned off: it hides "
-                                   "NaN losses and syncs the GPU every step; studio.nan_policy handles NaN"))
+            self.reporter.emit(
+                Log(
+                    level="warning",
+                    message="train.logging_nan_inf_filter is turned off: it hides "
+                    "NaN losses and syncs the GPU every step; studio.nan_policy handles NaN",
+                )
+            )
         values["logging_nan_inf_filter"] = False
         values["output_dir"] = str(self.run_dir / runs.CHECKPOINTS_DIR)
         values.setdefault("report_to", "none")
@@ -583,7 +662,9 @@ class _Session:
         try:
             return transformers.TrainingArguments(**values)
         except (TypeError, ValueError) as exc:
-            raise StudioError(f"train: {exc}", "fix the train section of the config (TrainingArguments)") from None
+            raise StudioError(
+                f"train: {exc}", "fix the train section of the config (TrainingArguments)"
+            ) from None
 
     def _build_trainer(self, args: Any, tokenizer: Any, prepared: Any) -> Any:
         from studio.train.callback import StudioCallback
@@ -595,7 +676,9 @@ class _Session:
         collator = build_collator(config, tokenizer)
         probe = None
         if self.reporter.is_main and config.studio.probe_every:
-            texts = list(config.studio.probe_texts) or probe_texts_from(prepared.eval or prepared.train, tokenizer)
+            texts = list(config.studio.probe_texts) or probe_texts_from(
+                prepared.eval or prepared.train, tokenizer
+            )
             prober = Prober(config.model.task, tokenizer, texts)
 
             def probe(model: Any, step: int) -> None:
@@ -608,27 +691,48 @@ class _Session:
                     self.reporter.emit(event)
 
         tokens_per_example = prepared.train_tokens / max(1, len(prepared.train))
-        self.callback = StudioCallback(self.reporter, self.run_dir, self.stop, tokens_per_example,
-                                       nan_policy=config.studio.nan_policy, world_size=self.world_size,
-                                       probe=probe, probe_every=int(config.studio.probe_every or 0))
+        self.callback = StudioCallback(
+            self.reporter,
+            self.run_dir,
+            self.stop,
+            tokens_per_example,
+            nan_policy=config.studio.nan_policy,
+            world_size=self.world_size,
+            probe=probe,
+            probe_every=int(config.studio.probe_every or 0),
+        )
         trainer_class = studio_trainer_class()
-        return trainer_class(model=model, args=args, train_dataset=prepared.train, eval_dataset=prepared.eval,
-                             data_collator=collator, processing_class=tokenizer, callbacks=[self.callback],
-                             studio_faults=self.faults, studio_callback=self.callback, studio_rank=self.rank)
+        return trainer_class(
+            model=model,
+            args=args,
+            train_dataset=prepared.train,
+            eval_dataset=prepared.eval,
+            data_collator=collator,
+            processing_class=tokenizer,
+            callbacks=[self.callback],
+            studio_faults=self.faults,
+            studio_callback=self.callback,
+            studio_rank=self.rank,
+        )
 
     def _after_training(self, tokenizer: Any, prepared: Any) -> None:
         trainer, callback, reporter = self.trainer, self.callback, self.reporter
         step = int(trainer.state.global_step)
         reporter.update(step=step)
         if callback.nan_stopped_at is not None:
-            raise _NanStop(f"the loss became {callback.last_loss} at step {callback.nan_stopped_at} "
-                           "(studio.nan_policy=stop)")
+            raise _NanStop(
+                f"the loss became {callback.last_loss} at step {callback.nan_stopped_at} "
+                "(studio.nan_policy=stop)"
+            )
         figures = self._figures()
         if self.stop.is_set() or callback.stopped_by_request:
             checkpoint = runs.last_checkpoint(self.run_dir)
             where = f"; checkpoint {checkpoint.name}" if checkpoint else ""
-            reporter.finish("stopped", reason=f"{self.stop.reason or 'stop requested'} at step {step}{where}",
-                            figures=figures)
+            reporter.finish(
+                "stopped",
+                reason=f"{self.stop.reason or 'stop requested'} at step {step}{where}",
+                figures=figures,
+            )
             return
         if prepared.eval is not None and self._last_eval_step() != step:
             reporter.set_phase("evaluating", detail="final evaluation")
@@ -639,8 +743,9 @@ class _Session:
         if trainer.args.should_save:
             tokenizer.save_pretrained(str(final_dir))
             figures = self._figures()
-            (final_dir / "README.md").write_text(model_card(self.config, figures, self.run_dir.name),
-                                                 encoding="utf-8")
+            (final_dir / "README.md").write_text(
+                model_card(self.config, figures, self.run_dir.name), encoding="utf-8"
+            )
         reporter.finish("completed", final_dir=str(final_dir), figures=figures)
 
     def _last_eval_step(self) -> int | None:
@@ -663,11 +768,17 @@ class _Session:
             "final_loss": callback.last_loss,
             "final_eval_loss": callback.last_eval_loss,
             "final_perplexity": math.exp(min(callback.last_eval_loss, 700.0))
-            if callback.last_eval_loss is not None and math.isfinite(callback.last_eval_loss) else None,
+            if callback.last_eval_loss is not None and math.isfinite(callback.last_eval_loss)
+            else None,
             "tokens_per_s": throughput,
             "train_tokens": self.train_tokens,
-            "tokens_seen": int(state.global_step * args.train_batch_size * args.gradient_accumulation_steps
-                               * self.world_size * callback.tokens_per_example),
+            "tokens_seen": int(
+                state.global_step
+                * args.train_batch_size
+                * args.gradient_accumulation_steps
+                * self.world_size
+                * callback.tokens_per_example
+            ),
             "parameters": params,
             "skipped_steps": callback.skipped_steps,
             "world_size": self.world_size,
@@ -679,7 +790,9 @@ class _Session:
     def fail(self, exc: BaseException) -> None:
         """End the run as failed (or stopped, for a stop during data preparation)."""
         if isinstance(exc, Cancelled):
-            self.reporter.finish("stopped", reason=f"{self.stop.reason or 'stop requested'} before training began")
+            self.reporter.finish(
+                "stopped", reason=f"{self.stop.reason or 'stop requested'} before training began"
+            )
             return
         tail = "".join(traceback.format_exception(exc)[-TRACEBACK_TAIL_LINES:]).rstrip()
         reason = self._explain(exc)
@@ -687,7 +800,11 @@ class _Session:
             traceback.print_exception(exc, file=sys.stderr)  # the whole traceback goes to worker.log
         else:
             tail = "" if isinstance(exc, StudioError) else tail
-        print(f"[studio] {time.strftime('%H:%M:%S')} rank {self.rank} failed: {reason}", file=sys.stderr, flush=True)
+        print(
+            f"[studio] {time.strftime('%H:%M:%S')} rank {self.rank} failed: {reason}",
+            file=sys.stderr,
+            flush=True,
+        )
         self._remove_incomplete_checkpoints()
         if self.world_size > 1:
             self._write_rank_error(exc, reason, tail)
@@ -701,14 +818,20 @@ class _Session:
         if isinstance(exc, _NanStop):
             return str(exc)
         if _is_out_of_memory(exc):
-            return out_of_memory_message(self.batch_size or _as_int(self.config.train.get(
-                "per_device_train_batch_size")) if self.config else None, self.config)
+            return out_of_memory_message(
+                self.batch_size or _as_int(self.config.train.get("per_device_train_batch_size"))
+                if self.config
+                else None,
+                self.config,
+            )
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             step = self.trainer.state.global_step if self.trainer is not None else None
             where = f" while saving the checkpoint of step {step}" if step is not None else ""
             last = runs.last_checkpoint(self.run_dir)
             kept = f"; {last.name} is intact" if last else ""
-            return f"the disk is full{where}{kept} (free some space, then `studio resume {self.run_dir.name}`)"
+            return (
+                f"the disk is full{where}{kept} (free some space, then `studio resume {self.run_dir.name}`)"
+            )
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
@@ -727,8 +850,13 @@ class _Session:
         with contextlib.suppress(OSError):
             folder.mkdir(exist_ok=True)
             secondary = _looks_like_peer_loss(exc)
-            payload = {"rank": self.rank, "reason": reason, "traceback_tail": tail, "time": time.time(),
-                       "secondary": secondary}
+            payload = {
+                "rank": self.rank,
+                "reason": reason,
+                "traceback_tail": tail,
+                "time": time.time(),
+                "secondary": secondary,
+            }
             (folder / f"rank-{self.rank}.json").write_text(json.dumps(payload), encoding="utf-8")
 
     def shutdown(self) -> None:
@@ -748,8 +876,18 @@ class _NanStop(Exception):
 
 def _looks_like_peer_loss(exc: BaseException) -> bool:
     text = f"{exc.__class__.__name__} {exc}".lower()
-    return any(word in text for word in ("connection closed", "connection reset", "broken pipe", "gloo",
-                                         "nccl", "timed out", "socket"))
+    return any(
+        word in text
+        for word in (
+            "connection closed",
+            "connection reset",
+            "broken pipe",
+            "gloo",
+            "nccl",
+            "timed out",
+            "socket",
+        )
+    )
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -767,22 +905,29 @@ def out_of_memory_message(batch_size: int | None, config: Any) -> str:
     accumulation = accumulation or 1
     if batch_size > 1:
         smaller = max(1, batch_size // 2)
-        return (f"CUDA out of memory at per_device_train_batch_size={batch_size}; try "
-                f"--set train.per_device_train_batch_size={smaller} --set "
-                f"train.gradient_accumulation_steps={accumulation * batch_size // smaller} (same effective batch)")
+        return (
+            f"CUDA out of memory at per_device_train_batch_size={batch_size}; try "
+            f"--set train.per_device_train_batch_size={smaller} --set "
+            f"train.gradient_accumulation_steps={accumulation * batch_size // smaller} (same effective batch)"
+        )
     block = config.data.block_size if config else None
-    return (f"CUDA out of memory at per_device_train_batch_size=1; try a smaller data.block_size (now {block}) "
-            "or --set train.gradient_checkpointing=true")
+    return (
+        f"CUDA out of memory at per_device_train_batch_size=1; try a smaller data.block_size (now {block}) "
+        "or --set train.gradient_checkpointing=true"
+    )
 
 
 def _session_throughput(trainer: Any, callback: Any, world_size: int) -> float | None:
-    """Average tokens/s of this session's training (from the Trainer's own clock)."""
+    """Training tokens/s: the median of the logging windows (evaluation and saving left out); the
+    Trainer's whole-session average when there were too few windows."""
+    steady = callback.steady_tokens_per_s()
+    if steady is not None:
+        return float(steady)
     history = getattr(trainer.state, "log_history", [])
     runtime = next((h.get("train_runtime") for h in reversed(history) if "train_runtime" in h), None)
-    started = getattr(callback, "_first_step", 0)
-    steps = trainer.state.global_step - started
+    steps = trainer.state.global_step - getattr(callback, "_first_step", 0)
     if not runtime or steps <= 0:
-        return callback.last_tokens_per_s
+        return None
     args = trainer.args
     return steps * args.train_batch_size * args.gradient_accumulation_steps * world_size \
         * callback.tokens_per_example / float(runtime)
@@ -792,22 +937,32 @@ def _load_tokenizer(path: str) -> Any:
     from transformers import AutoTokenizer
 
     if not Path(path).exists():
-        raise StudioError(f"data.tokenizer: {path}: no such tokenizer directory",
-                          "train one with `studio tokenizer train`, then give its directory")
+        raise StudioError(
+            f"data.tokenizer: {path}: no such tokenizer directory",
+            "train one with `studio tokenizer train`, then give its directory",
+        )
     try:
         return AutoTokenizer.from_pretrained(path)
     except Exception as exc:
-        raise StudioError(f"data.tokenizer: {path}: cannot be loaded ({exc.__class__.__name__}: {exc})",
-                          "give a directory saved by `studio tokenizer train` or save_pretrained") from None
+        raise StudioError(
+            f"data.tokenizer: {path}: cannot be loaded ({exc.__class__.__name__}: {exc})",
+            "give a directory saved by `studio tokenizer train` or save_pretrained",
+        ) from None
 
 
 def _devices(device_type: str) -> list[dict[str, Any]]:
     if device_type == "cuda":
         import torch
 
-        return [{"index": i, "type": "cuda", "name": torch.cuda.get_device_name(i),
-                 "memory_total": torch.cuda.get_device_properties(i).total_memory}
-                for i in range(torch.cuda.device_count())]
+        return [
+            {
+                "index": i,
+                "type": "cuda",
+                "name": torch.cuda.get_device_name(i),
+                "memory_total": torch.cuda.get_device_properties(i).total_memory,
+            }
+            for i in range(torch.cuda.device_count())
+        ]
     return [{"index": 0, "type": "cpu", "name": "cpu", "cores": os.cpu_count()}]
 
 
@@ -832,8 +987,14 @@ def studio_trainer_class() -> type:
     from transformers import Trainer
 
     class StudioTrainer(Trainer):
-        def __init__(self, *args: Any, studio_faults: Faults | None = None, studio_callback: Any = None,
-                     studio_rank: int = 0, **kwargs: Any) -> None:
+        def __init__(
+            self,
+            *args: Any,
+            studio_faults: Faults | None = None,
+            studio_callback: Any = None,
+            studio_rank: int = 0,
+            **kwargs: Any,
+        ) -> None:
             super().__init__(*args, **kwargs)
             self.studio_faults = studio_faults or Faults()
             self.studio_callback = studio_callback
@@ -850,8 +1011,9 @@ def studio_trainer_class() -> type:
             if (slow := faults.number("slow_step")) is not None:
                 time.sleep(slow)
             if faults.number("oom_at") == step:
-                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB "
-                                             f"(injected by {FAULT_ENV})")
+                raise torch.OutOfMemoryError(
+                    f"CUDA out of memory. Tried to allocate 2.00 GiB (injected by {FAULT_ENV})"
+                )
             if faults.number("fail_rank") == self.studio_rank and step >= 2:
                 raise RuntimeError(f"injected failure on rank {self.studio_rank} ({FAULT_ENV})")
             nan_from = faults.number("nan_from")
@@ -951,26 +1113,41 @@ def model_card(config: Any, figures: dict[str, Any], run_id: str) -> str:
         ("Final training loss", fmt(figures.get("final_loss"))),
         ("Final evaluation loss", fmt(figures.get("final_eval_loss"))),
         ("Final perplexity", fmt(figures.get("final_perplexity"), ",.2f")),
-        ("Throughput", f"{fmt(figures.get('tokens_per_s'), ',.0f')} tokens/s on {figures.get('world_size', 1)} "
-                       "process(es)"),
+        (
+            "Throughput",
+            f"{fmt(figures.get('tokens_per_s'), ',.0f')} tokens/s on {figures.get('world_size', 1)} "
+            "process(es)",
+        ),
         ("Skipped (non-finite) steps", fmt(figures.get("skipped_steps"), ",")),
     ]
     table = "\n".join(f"| {key} | {value} |" for key, value in rows)
     if task == "mlm":
-        usage = ('from transformers import pipeline\n\nfill = pipeline("fill-mask", model="PATH")\n'
-                 'print(fill("La suno <mask> hodiaŭ."))')
+        usage = (
+            'from transformers import pipeline\n\nfill = pipeline("fill-mask", model="PATH")\n'
+            'print(fill("La suno <mask> hodiaŭ."))'
+        )
     else:
-        usage = ('from transformers import AutoModelForCausalLM, AutoTokenizer\n\n'
-                 'tokenizer = AutoTokenizer.from_pretrained("PATH")\n'
-                 'model = AutoModelForCausalLM.from_pretrained("PATH")\n'
-                 'ids = tokenizer("La suno", return_tensors="pt").input_ids\n'
-                 'print(tokenizer.decode(model.generate(ids, max_new_tokens=20)[0]))')
-    front = yaml.safe_dump({"library_name": "transformers", "pipeline_tag": pipeline_tag,
-                            "tags": ["studio", arch, "from-scratch"]}, sort_keys=False).strip()
+        usage = (
+            "from transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+            'tokenizer = AutoTokenizer.from_pretrained("PATH")\n'
+            'model = AutoModelForCausalLM.from_pretrained("PATH")\n'
+            'ids = tokenizer("La suno", return_tensors="pt").input_ids\n'
+            "print(tokenizer.decode(model.generate(ids, max_new_tokens=20)[0]))"
+        )
+    front = yaml.safe_dump(
+        {
+            "library_name": "transformers",
+            "pipeline_tag": pipeline_tag,
+            "tags": ["studio", arch, "from-scratch"],
+        },
+        sort_keys=False,
+    ).strip()
     config_yaml = config.to_yaml().strip()
-    return (f"---\n{front}\n---\n\n# {name}\n\nA {arch} model trained from scratch with Studio (run `{run_id}`).\n\n"
-            f"## Training\n\n| | |\n|---|---|\n{table}\n\n## Use\n\n```python\n{usage}\n```\n\n"
-            f"## Run config\n\n```yaml\n{config_yaml}\n```\n")
+    return (
+        f"---\n{front}\n---\n\n# {name}\n\nA {arch} model trained from scratch with Studio (run `{run_id}`).\n\n"
+        f"## Training\n\n| | |\n|---|---|\n{table}\n\n## Use\n\n```python\n{usage}\n```\n\n"
+        f"## Run config\n\n```yaml\n{config_yaml}\n```\n"
+    )
 
 
 if __name__ == "__main__":

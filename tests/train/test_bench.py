@@ -29,33 +29,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_corpus(tmp_path_factory.mktemp("bench"), lines=1500)
 
 
-def test_run_bench_measures_both_contenders(corpus: Path, tmp_path: Path) -> None:
-    """The recipe and Studio's default both report real tokens/s, memory and their setups."""
-    from studio.train.bench import run_bench
-
-    notes: list[str] = []
-    result = run_bench(
-        corpus=corpus,
-        device="cpu",
-        vocab_size=1000,
-        steps=2,
-        warmup=1,
-        rounds=1,
-        overrides=TINY_SETS,
-        work_dir=tmp_path,
-        threads=1,
-        progress=lambda update: notes.append(update.note),
-    )
-    assert result.device == "cpu" and result.seed_tokens_per_s > 0 and result.studio_tokens_per_s > 0
-    assert result.ratio == pytest.approx(result.studio_tokens_per_s / result.seed_tokens_per_s, rel=1e-2)
-    assert result.seed_setup["packed"] is False and result.seed_setup["block_size"] == 128
-    assert result.studio_setup["packed"] is True and result.studio_setup["block_size"] == 64
-    assert result.studio_setup["tokens"] == 2 * 16 * 64  # packed blocks: every token is real
-    assert 0 < result.seed_setup["tokens"] <= 2 * 16 * 128  # line by line: padding is not counted
-    assert result.vocab_size == 1000 and result.model["hidden_size"] == TINY_MODEL["hidden_size"]
-    assert any("round 1: studio" in note for note in notes)
-
-
 def test_run_bench_cancels(corpus: Path, tmp_path: Path) -> None:
     """A set cancel flag stops the bench with `Cancelled` before any training."""
     from studio.errors import Cancelled
@@ -94,8 +67,8 @@ def _studio(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_cli_bench_json_prints_one_object(corpus: Path, tmp_path: Path) -> None:
-    """`studio bench --json` prints exactly one JSON object with the documented fields."""
+def test_cli_bench_measures_both_contenders(corpus: Path, tmp_path: Path) -> None:
+    """`studio bench --json` trains both, prints one JSON object: tokens/s, ratio, setups, device."""
     sets = [item for pair in (("--set", s) for s in TINY_SETS) for item in pair]
     done = _studio(
         "bench",
@@ -107,7 +80,7 @@ def test_cli_bench_json_prints_one_object(corpus: Path, tmp_path: Path) -> None:
         "--vocab-size",
         "800",
         "--steps",
-        "1",
+        "2",
         "--warmup",
         "1",
         "--rounds",
@@ -118,9 +91,17 @@ def test_cli_bench_json_prints_one_object(corpus: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    payload = json.loads(done.stdout)
-    assert {"seed_tokens_per_s", "studio_tokens_per_s", "ratio", "device"} <= set(payload)
-    assert payload["device"] == "cpu"
+    result = json.loads(done.stdout)  # exactly one object: anything else on stdout fails here
+    assert result["device"] == "cpu" and result["seed_tokens_per_s"] > 0 and result["studio_tokens_per_s"] > 0
+    assert result["ratio"] == pytest.approx(
+        result["studio_tokens_per_s"] / result["seed_tokens_per_s"], rel=1e-2
+    )
+    seed, studio = result["seed_setup"], result["studio_setup"]
+    assert seed["packed"] is False and seed["block_size"] == 128 and seed["mode"] == "recipe"
+    assert studio["packed"] is True and studio["block_size"] == 64 and studio["mode"] == "fast"
+    assert studio["tokens"] == 2 * 16 * 64  # packed blocks: every token is real
+    assert 0 < seed["tokens"] <= 2 * 16 * 128  # line by line: the padding is not counted
+    assert result["vocab_size"] == 800 and result["model"]["hidden_size"] == TINY_MODEL["hidden_size"]
 
 
 def test_cli_bench_without_cuda_is_a_clean_error(tmp_path: Path) -> None:

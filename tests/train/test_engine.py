@@ -217,3 +217,17 @@ def test_fast_and_standard_paths_reach_the_same_loss(assets: dict[str, Any], tmp
     assert abs(fast_final - standard_final) / standard_final < 0.02
     assert "eval_loss" in fast_eval  # the Trainer evaluates the fast model without a labels column
     assert abs(fast_eval["eval_loss"] - standard_eval["eval_loss"]) / standard_eval["eval_loss"] < 0.03
+
+
+def test_causal_lm_fast_path_trains_on_packed_blocks(assets: dict[str, Any]) -> None:
+    """Causal LM in fast mode: the stock model with SDPA, ids as labels, a finite loss."""
+    config = make_config(assets["corpus"], assets["tokenizer_dir"], arch="gpt2")
+    config.model.task = "clm"
+    config.model.fields = {"n_embd": 64, "n_layer": 2, "n_head": 2, "n_positions": 64, "vocab_size": 1000}
+    model = build_model(config, assets["tokenizer"])
+    assert type(model) is transformers.GPT2LMHeadModel and model.config._attn_implementation == "sdpa"
+    collator = build_collator(config, assets["tokenizer"])
+    batch = collator([{"input_ids": list(range(5, 69))}, {"input_ids": list(range(100, 164))}])
+    assert torch.equal(batch["labels"], batch["input_ids"]) and "mask_on_device" not in batch
+    assert torch.isfinite(model(**batch).loss)
+    assert "label_names" not in training_args_defaults(config, "cpu")

@@ -426,12 +426,13 @@ class TokenizerScreen(StudioScreen):
         panel = self.query_one(TrainPanel)
         panel.set_running(False)
         record = message.result.record
+        out_dir = message.result.out_dir
+        root = self.studio.workspace.root
+        shown = out_dir.relative_to(root) if out_dir.is_relative_to(root) else out_dir  # short enough to read
         panel.show_phase(
-            f"Done: {record['vocab_size']:,} tokens in {message.result.seconds:.1f}s → "
-            f"{message.result.out_dir}",
-            1.0,
+            f"Done: {record['vocab_size']:,} tokens in {message.result.seconds:.1f}s → {shown}", 1.0
         )
-        self.notify(f"Tokenizer saved to {message.result.out_dir}", title="Training finished")
+        self.notify(f"Tokenizer saved to {shown}", title="Training finished", markup=False)
         self.query_one("#tok-path", Input).value = str(message.result.out_dir)
         self.open_tokenizer(str(message.result.out_dir))
 
