@@ -47,17 +47,26 @@ class _Tokenizer:
 
 def bench_config(device: str, steps: int) -> RunConfig:
     gpu = device == "cuda"
-    fields = ({"hidden_size": 512, "num_hidden_layers": 4, "num_attention_heads": 8, "intermediate_size": 2048}
-              if gpu else
-              {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512})
+    fields = (
+        {"hidden_size": 512, "num_hidden_layers": 4, "num_attention_heads": 8, "intermediate_size": 2048}
+        if gpu
+        else {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512}
+    )
     block = 128
     fields.update(vocab_size=8000, max_position_embeddings=block + 2, type_vocab_size=1)
     config = RunConfig(model=ModelConfig(arch="roberta", task="mlm", fields=fields))
     config.data.block_size = block
     config.train = {
-        "per_device_train_batch_size": 64 if gpu else 16, "max_steps": steps, "learning_rate": 5e-4,
-        "logging_steps": 1, "save_strategy": "no", "eval_strategy": "no", "report_to": "none",
-        "disable_tqdm": True, "seed": 1, "warmup_steps": 0,
+        "per_device_train_batch_size": 64 if gpu else 16,
+        "max_steps": steps,
+        "learning_rate": 5e-4,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "eval_strategy": "no",
+        "report_to": "none",
+        "disable_tqdm": True,
+        "seed": 1,
+        "warmup_steps": 0,
     }
     config.studio.monitor_interval = 1.0
     return config
@@ -130,8 +139,13 @@ def one_run(config: RunConfig, device: str, studio: bool, warmup: int, workdir: 
         monitor.start()
         callbacks.append(StudioCallback(reporter, run_dir, StopFlag(), float(config.data.block_size)))
         extras = [reporter, monitor, stop_reader, reader]
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=build_collator(config, tokenizer),
-                      callbacks=callbacks)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=build_collator(config, tokenizer),
+        callbacks=callbacks,
+    )
     trainer.train()
     if device == "cuda":
         torch.cuda.synchronize()
@@ -163,8 +177,9 @@ def measure_callback_cost(calls: int = 20_000) -> dict[str, Any]:
         reporter = Reporter(run_dir, LiveChannel(queue), is_main=True)
         reporter.begin("bench")
         callback = StudioCallback(reporter, run_dir, StopFlag(), 128.0)
-        args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=16, logging_steps=1, use_cpu=True,
-                                 report_to="none")
+        args = TrainingArguments(
+            output_dir=tmp, per_device_train_batch_size=16, logging_steps=1, use_cpu=True, report_to="none"
+        )
         state, control = TrainerState(max_steps=calls), TrainerControl()
         callback.on_train_begin(args, state, control)
         logs = {"loss": 2.5, "grad_norm": 1.1, "learning_rate": 1e-4, "epoch": 0.1}
@@ -204,10 +219,14 @@ def measure_overhead(device: str, steps: int, rounds: int, warmup: int) -> dict[
     return {
         "device": device,
         "model": {k: config.model.fields[k] for k in ("hidden_size", "num_hidden_layers")},
-        "batch": config.train["per_device_train_batch_size"], "block": config.data.block_size,
-        "timed_steps": timed_steps, "rounds": rounds,
-        "plain_s": times["plain"], "studio_s": times["studio"],
-        "plain_tokens_per_s": tokens / plain, "studio_tokens_per_s": tokens / studio,
+        "batch": config.train["per_device_train_batch_size"],
+        "block": config.data.block_size,
+        "timed_steps": timed_steps,
+        "rounds": rounds,
+        "plain_s": times["plain"],
+        "studio_s": times["studio"],
+        "plain_tokens_per_s": tokens / plain,
+        "studio_tokens_per_s": tokens / studio,
         "overhead_percent": 100.0 * (studio - plain) / plain,
         "paired_overhead_percent": paired,
         "min_overhead_percent": 100.0 * (min(times["studio"]) - min(times["plain"])) / min(times["plain"]),
@@ -223,22 +242,39 @@ def measure_overhead(device: str, steps: int, rounds: int, warmup: int) -> dict[
 
 def write_big_events(path: Path, steps: int) -> None:
     """A realistic huge events file: every step, a system sample every 10 steps, evals and checkpoints."""
-    step_line = Step(step=0, epoch=0.0, loss=1.0, learning_rate=1.0, grad_norm=1.0, tokens=0,
-                     tokens_per_s=1.0, time=1.0).to_json()
+    step_line = Step(
+        step=0, epoch=0.0, loss=1.0, learning_rate=1.0, grad_norm=1.0, tokens=0, tokens_per_s=1.0, time=1.0
+    ).to_json()
     assert step_line.startswith('{"v":1,"type":"step","time":')
-    system = System(gpus=[{"index": 0, "memory_used": 60 << 30, "memory_total": 80 << 30, "utilization": 97,
-                           "temperature": 61, "power": 612.5}], cpu_percent=101.0, rss_bytes=6 << 30,
-                    ram_used=40 << 30, ram_total=128 << 30, time=1.0).to_json()
+    system = System(
+        gpus=[
+            {
+                "index": 0,
+                "memory_used": 60 << 30,
+                "memory_total": 80 << 30,
+                "utilization": 97,
+                "temperature": 61,
+                "power": 612.5,
+            }
+        ],
+        cpu_percent=101.0,
+        rss_bytes=6 << 30,
+        ram_used=40 << 30,
+        ram_total=128 << 30,
+        time=1.0,
+    ).to_json()
     now = 1_800_000_000.0
     with open(path, "w", encoding="utf-8") as f:
         f.write(RunStarted(run_id="bench", total_steps=steps, time=now).to_json() + "\n")
         batch: list[str] = []
         for step in range(1, steps + 1):
             t = now + step * 0.1
-            batch.append(f'{{"v":1,"type":"step","time":{t:.3f},"step":{step},"epoch":{step / 50000:.6f},'
-                         f'"loss":{2.0 + 8.0 / (1 + step / 1000):.6f},"learning_rate":{5e-4 * (1 - step / steps):.8g},'
-                         f'"grad_norm":{0.5 + (step % 97) / 97:.4f},"tokens":{step * 65536},'
-                         f'"tokens_per_s":{800000 + step % 1000:.1f},"skipped_steps":0}}')
+            batch.append(
+                f'{{"v":1,"type":"step","time":{t:.3f},"step":{step},"epoch":{step / 50000:.6f},'
+                f'"loss":{2.0 + 8.0 / (1 + step / 1000):.6f},"learning_rate":{5e-4 * (1 - step / steps):.8g},'
+                f'"grad_norm":{0.5 + (step % 97) / 97:.4f},"tokens":{step * 65536},'
+                f'"tokens_per_s":{800000 + step % 1000:.1f},"skipped_steps":0}}'
+            )
             if step % 10 == 0:
                 batch.append(system.replace('"time":1.0', f'"time":{t:.3f}'))
             if step % 1000 == 0:
@@ -278,8 +314,13 @@ def measure_replay(steps: int) -> dict[str, Any]:
         write_big_events(path, steps)
         written = time.perf_counter() - started
         root = str(Path(__file__).resolve().parents[1])
-        out = subprocess.run([sys.executable, "-c", _REPLAY_PROBE, str(path)], capture_output=True, text=True,
-                             check=True, env={**os.environ, "PYTHONPATH": root})
+        out = subprocess.run(
+            [sys.executable, "-c", _REPLAY_PROBE, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": root},
+        )
         result = json.loads(out.stdout)
         result.update(steps=steps, file_mb=path.stat().st_size / 1e6, write_s=written)
         return result
@@ -307,20 +348,28 @@ def main() -> int:
         return 0
     if "overhead" in report:
         o = report["overhead"]
-        print(f"overhead on {o['device']} ({o['model']}, batch {o['batch']}x{o['block']}, {o['timed_steps']} timed "
-              f"steps x {o['rounds']} rounds): plain {o['plain_tokens_per_s']:,.0f} tok/s, studio "
-              f"{o['studio_tokens_per_s']:,.0f} tok/s -> overhead {o['overhead_percent']:+.2f} %")
+        print(
+            f"overhead on {o['device']} ({o['model']}, batch {o['batch']}x{o['block']}, {o['timed_steps']} timed "
+            f"steps x {o['rounds']} rounds): plain {o['plain_tokens_per_s']:,.0f} tok/s, studio "
+            f"{o['studio_tokens_per_s']:,.0f} tok/s -> overhead {o['overhead_percent']:+.2f} %"
+        )
         print(f"  plain runs (s): {', '.join(f'{t:.3f}' for t in o['plain_s'])}")
         print(f"  studio runs (s): {', '.join(f'{t:.3f}' for t in o['studio_s'])}")
-        print(f"  paired differences (%): {', '.join(f'{p:+.2f}' for p in o['paired_overhead_percent'])}; "
-              f"best-of: {o['min_overhead_percent']:+.2f} %")
-        print(f"  Studio's own work per logging step: {o['callback_us_per_logging_step']:.1f} us = "
-              f"{o['callback_percent_of_step']:.3f} % of a {o['plain_step_ms']:.2f} ms step; one system sample "
-              f"{o['system_sample_us']:.0f} us (1 Hz)")
+        print(
+            f"  paired differences (%): {', '.join(f'{p:+.2f}' for p in o['paired_overhead_percent'])}; "
+            f"best-of: {o['min_overhead_percent']:+.2f} %"
+        )
+        print(
+            f"  Studio's own work per logging step: {o['callback_us_per_logging_step']:.1f} us = "
+            f"{o['callback_percent_of_step']:.3f} % of a {o['plain_step_ms']:.2f} ms step; one system sample "
+            f"{o['system_sample_us']:.0f} us (1 Hz)"
+        )
     if "replay" in report:
         r = report["replay"]
-        print(f"replay of {r['steps']:,} steps ({r['file_mb']:.0f} MB): {r['seconds']:.2f} s, peak RSS "
-              f"{r['peak_rss_mb']:.0f} MB (+{r['added_rss_mb']:.0f} MB), {r['points']} loss points kept")
+        print(
+            f"replay of {r['steps']:,} steps ({r['file_mb']:.0f} MB): {r['seconds']:.2f} s, peak RSS "
+            f"{r['peak_rss_mb']:.0f} MB (+{r['added_rss_mb']:.0f} MB), {r['points']} loss points kept"
+        )
     return 0
 
 

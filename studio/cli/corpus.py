@@ -17,6 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser("stats", help="lines, bytes, chars, words, duplicates, ... of a corpus")
     _add_source_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--workers", type=int, default=1, help="processes counting big corpora (default 1)")
     p.set_defaults(func=run_stats)
 
     p = commands.add_parser("search", help="find a string or a regular expression, with line numbers")
@@ -86,7 +87,11 @@ def run_stats(args: argparse.Namespace) -> int:
 
     try:
         stats = compute_stats(
-            args.path, _progress_printer(True), column=args.column, cache_dir=_cache_dir(args)
+            args.path,
+            _progress_printer(True),
+            column=args.column,
+            cache_dir=_cache_dir(args),
+            workers=max(1, args.workers),
         )
     finally:
         _clear_progress()

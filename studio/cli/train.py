@@ -14,8 +14,14 @@ from studio.cli.common import add_workspace_option, print_json
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="train a model from a run config (headless)")
     p.add_argument("config", help="run config (YAML), e.g. from `studio config init`")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                   help="override a config field, e.g. --set train.max_steps=500 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override a config field, e.g. --set train.max_steps=500 (repeatable)",
+    )
     p.add_argument("--nproc", type=int, default=1, help="processes (GPUs) to train on, through torchrun")
     p.add_argument("--detach", action="store_true", help="print the run id and return; the run goes on")
     p.add_argument("--json", action="store_true", help="print one JSON object (the run, or its end)")
@@ -94,15 +100,28 @@ def run_runs(args: argparse.Namespace) -> int:
 
     table = Table(box=None, header_style="bold")
     for column in ("RUN", "STATE", "STEP", "LOSS", "TOKENS/S", "STARTED", "DURATION", "NOTE"):
-        table.add_column(column, justify="right" if column in ("STEP", "LOSS", "TOKENS/S") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("STEP", "LOSS", "TOKENS/S") else "left",
+            no_wrap=column != "NOTE",  # ids and figures whole; the note wraps
+            overflow="fold" if column == "NOTE" else "ellipsis",
+        )
     for r in runs:
         step = f"{r.step:,}" + (f"/{r.total_steps:,}" if r.total_steps else "")
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "—"
+        started = time.strftime("%m-%d %H:%M", time.localtime(r.started)) if r.started else "—"
         note = r.reason
         if r.exit_signal:
             note = f"signal {r.exit_signal}: {note}"
-        table.add_row(r.id, _state_text(r.state, r.phase), step, _number(r.last_loss, ".4f"),
-                      _number(r.tokens_per_s, ",.0f"), started, _duration(r.duration_s), note)
+        table.add_row(
+            r.id,
+            _state_text(r.state, r.phase),
+            step,
+            _number(r.last_loss, ".4f"),
+            _number(r.tokens_per_s, ",.0f"),
+            started,
+            _duration(r.duration_s),
+            note,
+        )
     Console(highlight=False).print(table)
     return 0
 
@@ -135,10 +154,16 @@ def watch(handle: Any, workspace: Any, quiet: bool = False) -> Any:
 
     console = Console(stderr=quiet, highlight=False)
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(bar_width=24),
-        TextColumn("step {task.fields[steps]}"), TextColumn("loss {task.fields[loss]}"),
-        TextColumn("{task.fields[speed]} tok/s"), TextColumn("ETA"), TimeRemainingColumn(),
-        console=console, transient=False, disable=quiet,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=24),
+        TextColumn("step {task.fields[steps]}"),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[speed]} tok/s"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=quiet,
     )
     interrupts = {"count": 0}
 
@@ -165,22 +190,32 @@ def watch(handle: Any, workspace: Any, quiet: bool = False) -> Any:
                         total = event.total_steps
                         progress.update(task, total=total)
                     elif isinstance(event, Step):
-                        progress.update(task, completed=event.step, loss=_number(event.loss, ".4f"),
-                                        speed=_number(event.tokens_per_s, ",.0f"),
-                                        steps=f"{event.step:,}/{total:,}" if total else f"{event.step:,}")
+                        progress.update(
+                            task,
+                            completed=event.step,
+                            loss=_number(event.loss, ".4f"),
+                            speed=_number(event.tokens_per_s, ",.0f"),
+                            steps=f"{event.step:,}/{total:,}" if total else f"{event.step:,}",
+                        )
                     elif isinstance(event, Eval):
-                        progress.console.print(f"step {event.step:,}: eval loss {_number(event.eval_loss, '.4f')}"
-                                               f" (perplexity {_number(event.perplexity, ',.2f')})")
+                        progress.console.print(
+                            f"step {event.step:,}: eval loss {_number(event.eval_loss, '.4f')}"
+                            f" (perplexity {_number(event.perplexity, ',.2f')})"
+                        )
                     elif isinstance(event, Checkpoint):
                         progress.console.print(f"step {event.step:,}: checkpoint saved")
                     elif isinstance(event, Log) and event.level in ("warning", "error"):
-                        progress.console.print(f"[{'red' if event.level == 'error' else 'yellow'}]"
-                                               f"{event.level}: [/]{_plain(event.message)}")
+                        progress.console.print(
+                            f"[{'red' if event.level == 'error' else 'yellow'}]"
+                            f"{event.level}: [/]{_plain(event.message)}"
+                        )
                     elif isinstance(event, Finished):
                         finished = event
     except KeyboardInterrupt:
-        console.print(f"left running in the background: `studio attach {handle.run_id}` to watch it, "
-                      f"`studio stop {handle.run_id}` to stop it")
+        console.print(
+            f"left running in the background: `studio attach {handle.run_id}` to watch it, "
+            f"`studio stop {handle.run_id}` to stop it"
+        )
         return run_info(handle.path)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -222,8 +257,14 @@ def _plain(text: str) -> Any:
 def _state_text(state: str, phase: str) -> Any:
     from rich.text import Text
 
-    style = {"running": "green", "preparing": "cyan", "completed": "bold", "stopped": "yellow",
-             "failed": "red", "lost": "red"}.get(state, "")
+    style = {
+        "running": "green",
+        "preparing": "cyan",
+        "completed": "bold",
+        "stopped": "yellow",
+        "failed": "red",
+        "lost": "red",
+    }.get(state, "")
     label = state if not phase or phase in (state, "running", "preparing") else f"{state} ({phase})"
     return Text(label, style=style)
 

@@ -450,12 +450,13 @@ def compute_stats(
     cancel: CancelFlag | None = None,
     column: str = "text",
     cache_dir: str | Path | None = None,
-    workers: int | None = None,
+    workers: int = 1,
 ) -> CorpusStats:
     """Stream a corpus once and return its statistics (see the module docstring).
 
-    Corpora over `PARALLEL_MIN_BYTES` are cut into line-aligned ranges counted by `workers`
-    processes (default: one per CPU) and merged; smaller ones are counted in this thread.
+    With `workers` > 1, corpora over `PARALLEL_MIN_BYTES` are cut into line-aligned ranges
+    counted by that many spawned processes and merged. The default is one: on the shared 2-core
+    machine we measured, two processes cost 3x the CPU per MB (see benchmarks/corpus.py).
     """
     if isinstance(source, CorpusDocument):
         document = source
@@ -467,7 +468,6 @@ def compute_stats(
     sizes = [_size(s.text_path) for s in document.segments]
     total = sum(sizes)
     progress(ProgressUpdate("stats", 0, total))
-    workers = workers if workers is not None else (os.cpu_count() or 1)
     accumulator: _Accumulator | None = None
     if workers > 1 and total >= PARALLEL_MIN_BYTES:
         accumulator = _count_in_processes(document, sizes, workers, progress, cancel)

@@ -307,7 +307,11 @@ def _below_corpus_minimum(options: TrainOptions, minimum: int) -> StudioError:
         f"vocab size {options.vocab_size} is below the minimum for this corpus ({minimum}: "
         f"its alphabet plus {specials} special tokens)",
         f"use --vocab-size {minimum} or more"
-        + (", or lower --character-coverage" if options.kind in SENTENCEPIECE_KINDS else ", or set --limit-alphabet"),
+        + (
+            ", or lower --character-coverage"
+            if options.kind in SENTENCEPIECE_KINDS
+            else ", or set --limit-alphabet"
+        ),
     )
 
 

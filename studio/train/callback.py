@@ -197,7 +197,7 @@ class StudioCallback(TrainerCallback):
     def on_save(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> TrainerControl:
-        path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        path = Path(str(args.output_dir)) / f"checkpoint-{state.global_step}"
         self.reporter.emit(Checkpoint(step=state.global_step, path=str(path)))
         if self.stop.is_set():  # a stop that arrived while saving: the checkpoint is done, stop
             control.should_training_stop = True

@@ -61,9 +61,10 @@ def _mixin() -> type:
 
         `forward(input_ids, mask_on_device=True)` corrupts the ids (of the non-special tokens,
         15 % are chosen: 80 % become the mask token, 10 % a random token, 10 % stay) with the
-        device's own RNG, runs the encoder, and applies the head to the chosen positions only.
-        `forward(input_ids, labels=...)` takes masking done elsewhere and still uses the sparse
-        head. Any other call is the parent's forward, unchanged (full logits for inference).
+        device's own RNG, runs the encoder, applies the head to the chosen positions only, and
+        returns the loss. `forward(input_ids, labels=...)` takes masking done elsewhere, still uses
+        the sparse head, and returns the loss and the logits at the labelled positions. Any other
+        call is the parent's forward, unchanged (full logits for inference and probes).
         """
 
         _base_attr: str
@@ -157,7 +158,9 @@ def _mixin() -> type:
             encoder = getattr(self, self._base_attr)
             hidden = encoder(input_ids, attention_mask=attention_mask, return_dict=True, **kwargs)[0]
             loss, logits = self.sparse_loss(hidden, labels, positions)
-            return MaskedLMOutput(loss=loss, logits=logits)
+            # Training returns no logits: the Trainer would only upcast them to fp32 (a copy of
+            # n_masked x vocab floats per step) and throw them away.
+            return MaskedLMOutput(loss=loss, logits=None if mask_on_device else logits)
 
         def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
             """Save as the parent class: a standard checkpoint that needs no Studio code."""

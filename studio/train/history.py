@@ -82,8 +82,8 @@ class DownsampledSeries:
                 kept = list(range(0, len(self.xs), 2))
             self.xs = [self.xs[i] for i in kept]
             for name in self.names:
-                values = self.ys[name]
-                self.ys[name] = [values[i] for i in kept]
+                column = self.ys[name]
+                self.ys[name] = [column[i] for i in kept]
             self.stride *= 2
 
     def _non_finite(self, index: int) -> bool:
@@ -217,7 +217,7 @@ class RunHistory:
         size = os.path.getsize(path)
         spacing = max(1, size // self.steps.capacity)
         picked: dict[int, bytes] = {}  # file offset of a line -> the line
-        tails = [
+        tails: list[tuple[bytes, deque[bytes]]] = [
             (_NL + prefix, deque(maxlen=limit))
             for prefix, limit in (
                 (_SYSTEM, self.system.maxlen),

@@ -356,7 +356,9 @@ def follow_events(handle: RunHandle, poll_s: float = 0.25) -> Iterator[list[Even
                 return
         elif not handle.supervisor_alive():
             # The supervisor wrote the last word to the file (a killed worker cannot).
-            tail = [e for e in EventLog(handle.path / runs.EVENTS_FILE).replay() if isinstance(e, Finished)]
+            tail: list[Event] = [
+                e for e in EventLog(handle.path / runs.EVENTS_FILE).replay() if isinstance(e, Finished)
+            ]
             if tail:
                 yield tail[-1:]
             return

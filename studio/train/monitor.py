@@ -56,18 +56,18 @@ class SystemSampler:
     def _gpus(self) -> list[dict[str, Any]]:
         gpus: list[dict[str, Any]] = []
         torch_figures = _torch_memory()
+        nvml = self._nvml
         for index, handle in enumerate(self._handles):
             gpu: dict[str, Any] = {"index": index}
-            gpu["name"] = self._ask(lambda h=handle: _text(self._nvml.nvmlDeviceGetName(h)))
-            mem = self._ask(lambda h=handle: self._nvml.nvmlDeviceGetMemoryInfo(h))
+            gpu["name"] = self._ask(nvml.nvmlDeviceGetName, handle)
+            gpu["name"] = _text(gpu["name"]) if gpu["name"] is not None else None
+            mem = self._ask(nvml.nvmlDeviceGetMemoryInfo, handle)
             gpu["memory_used"] = getattr(mem, "used", None)
             gpu["memory_total"] = getattr(mem, "total", None)
-            util = self._ask(lambda h=handle: self._nvml.nvmlDeviceGetUtilizationRates(h))
+            util = self._ask(nvml.nvmlDeviceGetUtilizationRates, handle)
             gpu["utilization"] = getattr(util, "gpu", None)
-            gpu["temperature"] = self._ask(
-                lambda h=handle: self._nvml.nvmlDeviceGetTemperature(h, self._nvml.NVML_TEMPERATURE_GPU)
-            )
-            power = self._ask(lambda h=handle: self._nvml.nvmlDeviceGetPowerUsage(h))
+            gpu["temperature"] = self._ask(nvml.nvmlDeviceGetTemperature, handle, nvml.NVML_TEMPERATURE_GPU)
+            power = self._ask(nvml.nvmlDeviceGetPowerUsage, handle)
             gpu["power"] = power / 1000.0 if power is not None else None  # mW -> W
             gpu.update(torch_figures.get(index, {}))
             gpus.append(gpu)
@@ -75,9 +75,9 @@ class SystemSampler:
             gpus = [{"index": i, **figures} for i, figures in sorted(torch_figures.items())]
         return gpus
 
-    def _ask(self, query: Callable[[], Any]) -> Any:
+    def _ask(self, query: Callable[..., Any], *args: Any) -> Any:
         try:
-            return query()
+            return query(*args)
         except Exception:  # one unsupported query (power on some cards) must not hide the rest
             return None
 

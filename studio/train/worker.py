@@ -929,8 +929,14 @@ def _session_throughput(trainer: Any, callback: Any, world_size: int) -> float |
     if not runtime or steps <= 0:
         return None
     args = trainer.args
-    return steps * args.train_batch_size * args.gradient_accumulation_steps * world_size \
-        * callback.tokens_per_example / float(runtime)
+    return (
+        steps
+        * args.train_batch_size
+        * args.gradient_accumulation_steps
+        * world_size
+        * callback.tokens_per_example
+        / float(runtime)
+    )
 
 
 def _load_tokenizer(path: str) -> Any:
@@ -1048,8 +1054,8 @@ def studio_trainer_class() -> type:
                         return None
                     return step(*a, **k)
 
-                optimizer.step = guarded_step
-                optimizer._studio_wrapped = True
+                optimizer.step = guarded_step  # type: ignore[method-assign]
+                optimizer._studio_wrapped = True  # type: ignore[attr-defined]
             return optimizer
 
         def evaluate(self, *args: Any, **kwargs: Any) -> Any:
@@ -1063,7 +1069,7 @@ def studio_trainer_class() -> type:
                 time.sleep(slow)
             full_from = faults.number("enospc_on_save")
             if full_from is not None and self.state.global_step >= full_from:
-                folder = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
+                folder = Path(str(self.args.output_dir)) / f"checkpoint-{self.state.global_step}"
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / "model.safetensors").write_bytes(b"\0" * 1024)  # cut short, as a full disk does
                 raise OSError(errno.ENOSPC, f"No space left on device (injected by {FAULT_ENV})")

@@ -15,10 +15,15 @@ def _app(tmp_path: Path, **start: object) -> StudioApp:
 
 
 async def _settle(app: StudioApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait (without sleeping blindly) until the screen has opened and measured what it was asked to."""
+    for _ in range(1200):
+        await pilot.pause(0.05)
+        screen = app.screen
+        if isinstance(screen, TokenizerScreen) and screen.idle:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            return
+    raise AssertionError("the Tokenizer screen never became idle")
 
 
 async def test_vocab_opens_on_start_path_and_filters(trained: dict[str, Path], tmp_path: Path) -> None:

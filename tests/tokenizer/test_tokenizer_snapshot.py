@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from studio.tui.app import StudioApp
+from studio.tui.screens.tokenizer import TokenizerScreen
 from studio.tui.widgets.tokenizer.vocab_table import VocabTable
 from studio.workspace import open_workspace
 
@@ -26,9 +27,12 @@ def test_tokenizer_screen_snapshot(
     app = StudioApp(workspace, start_screen="tokenizer", start_path="bytelevel-bpe")
 
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(1200):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, TokenizerScreen) and app.screen.idle:
+                break
         await app.workers.wait_for_complete()
         await pilot.pause()
-        await app.workers.wait_for_complete()
         await pilot.press("y", *"La hundo")
         app.screen.query_one(VocabTable).focus()  # no blinking text cursor in the picture
         await pilot.pause()

@@ -24,12 +24,24 @@ VOCAB_SIZE = 1000
 
 # Small enough to train a few steps in well under a second on 2 cores.
 TINY_OVERRIDES = [
-    "model.hidden_size=32", "model.intermediate_size=64", "model.num_attention_heads=2",
-    "model.num_hidden_layers=1", "model.max_position_embeddings=66", "data.block_size=64",
-    "train.per_device_train_batch_size=4", "train.max_steps=6", "train.logging_steps=1",
-    "train.save_steps=3", "train.eval_steps=3", "train.per_device_eval_batch_size=8",
-    "train.warmup_steps=0", "train.seed=7", "data.validation_split=0.05", "studio.probe_every=3",
-    "studio.monitor_interval=0.5", "studio.name=tiny",
+    "model.hidden_size=32",
+    "model.intermediate_size=64",
+    "model.num_attention_heads=2",
+    "model.num_hidden_layers=1",
+    "model.max_position_embeddings=66",
+    "data.block_size=64",
+    "train.per_device_train_batch_size=4",
+    "train.max_steps=6",
+    "train.logging_steps=1",
+    "train.save_steps=3",
+    "train.eval_steps=3",
+    "train.per_device_eval_batch_size=8",
+    "train.warmup_steps=0",
+    "train.seed=7",
+    "data.validation_split=0.05",
+    "studio.probe_every=3",
+    "studio.monitor_interval=0.5",
+    "studio.name=tiny",
 ]
 
 
@@ -42,13 +54,26 @@ def train_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(itertools.islice(iter_demo_lines(), TOKENIZER_LINES), vocab_size=VOCAB_SIZE,
-                            min_frequency=2, special_tokens=specials, show_progress=False)
-    bpe._tokenizer.post_processor = RobertaProcessing(("</s>", bpe.token_to_id("</s>")),
-                                                      ("<s>", bpe.token_to_id("<s>")))
-    fast = RobertaTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>", eos_token="</s>",
-                                sep_token="</s>", cls_token="<s>", unk_token="<unk>", pad_token="<pad>",
-                                mask_token="<mask>")
+    bpe.train_from_iterator(
+        itertools.islice(iter_demo_lines(), TOKENIZER_LINES),
+        vocab_size=VOCAB_SIZE,
+        min_frequency=2,
+        special_tokens=specials,
+        show_progress=False,
+    )
+    bpe._tokenizer.post_processor = RobertaProcessing(
+        ("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>"))
+    )
+    fast = RobertaTokenizerFast(
+        tokenizer_object=bpe._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    )
     out = tmp_path_factory.mktemp("train-tokenizer") / "bpe"
     fast.save_pretrained(out)
     return out
@@ -99,7 +124,9 @@ def _wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: flo
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {getattr(predicate, '__name__', predicate)}")
+    raise AssertionError(
+        f"timed out after {timeout} s waiting for {getattr(predicate, '__name__', predicate)}"
+    )
 
 
 @pytest.fixture(scope="session")

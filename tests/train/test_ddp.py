@@ -21,13 +21,20 @@ def ddp_runs(tmp_path_factory, tiny_config):
     for name, fault in (("good", ""), ("rank1", "fail_rank:1")):
         os.environ["STUDIO_FAULT"] = fault
         try:
-            config = tiny_config("train.max_steps=4", "train.save_steps=2", "train.eval_steps=2",
-                                 "studio.probe_every=0", f"studio.name={name}")
+            config = tiny_config(
+                "train.max_steps=4",
+                "train.save_steps=2",
+                "train.eval_steps=2",
+                "studio.probe_every=0",
+                f"studio.name={name}",
+            )
             handles[name] = launcher.start_run(config, workspace, nproc=2, live=True, check=False)
         finally:
             del os.environ["STUDIO_FAULT"]
-    return {name: (h, h.wait(timeout=300), EventLog(h.path / runs.EVENTS_FILE).replay())
-            for name, h in handles.items()}
+    return {
+        name: (h, h.wait(timeout=300), EventLog(h.path / runs.EVENTS_FILE).replay())
+        for name, h in handles.items()
+    }
 
 
 def test_two_processes_train_together(ddp_runs):

@@ -49,8 +49,10 @@ def outcomes(tmp_path_factory, tiny_config):
             handles[name] = launcher.start_run(config, workspace, live=False, check=False)
         finally:
             del os.environ["STUDIO_FAULT"]
-    return {name: (handle.wait(timeout=300), EventLog(handle.path / runs.EVENTS_FILE).replay())
-            for name, handle in handles.items()}
+    return {
+        name: (handle.wait(timeout=300), EventLog(handle.path / runs.EVENTS_FILE).replay())
+        for name, handle in handles.items()
+    }
 
 
 def finished_of(events) -> Finished:
@@ -118,13 +120,17 @@ def test_corpus_smaller_than_one_block(outcomes):
 
 
 def studio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
 
 
 def test_missing_corpus_or_tokenizer_is_refused_before_starting(tmp_path, tiny_config):
     """`studio train` with a missing corpus or tokenizer: one clear line, exit 2, no run created."""
-    for field, value, words in (("corpus", "nowhere.txt", "data.corpus"), ("tokenizer", "no-tok", "data.tokenizer")):
+    for field, value, words in (
+        ("corpus", "nowhere.txt", "data.corpus"),
+        ("tokenizer", "no-tok", "data.tokenizer"),
+    ):
         config = tiny_config()
         setattr(config.data, field, str(tmp_path / value))
         save_config(config, tmp_path / "c.yaml")

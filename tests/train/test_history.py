@@ -27,8 +27,16 @@ def write_events(path, steps: int, nan_at: int | None = None, resume_at: int | N
         writer.write(State(state="running"))
         for step in range(1, steps + 1):
             loss = float("nan") if step == nan_at else 10.0 / step
-            writer.write(Step(step=step, loss=loss, learning_rate=1e-3 * (1 - step / steps), grad_norm=1.0,
-                              tokens=step * 256, tokens_per_s=1000.0))
+            writer.write(
+                Step(
+                    step=step,
+                    loss=loss,
+                    learning_rate=1e-3 * (1 - step / steps),
+                    grad_norm=1.0,
+                    tokens=step * 256,
+                    tokens_per_s=1000.0,
+                )
+            )
             if step % 7 == 0:
                 writer.write(System(cpu_percent=50.0, rss_bytes=step))
             if step % 50 == 0:
@@ -36,7 +44,11 @@ def write_events(path, steps: int, nan_at: int | None = None, resume_at: int | N
                 writer.write(Checkpoint(step=step, path=f"checkpoints/checkpoint-{step}"))
                 writer.write(Log(message=f"saved {step}"))
             if resume_at is not None and step == resume_at + 30:
-                writer.write(RunStarted(run_id="r", total_steps=steps, resumed_from=f"checkpoints/checkpoint-{resume_at}"))
+                writer.write(
+                    RunStarted(
+                        run_id="r", total_steps=steps, resumed_from=f"checkpoints/checkpoint-{resume_at}"
+                    )
+                )
                 resume_at = None
         writer.write(Finished(state="completed", step=steps))
 

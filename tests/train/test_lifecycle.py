@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow
 
 def studio(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     """Run the real `studio` command line."""
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 def events_of(run_dir: Path) -> list:
@@ -38,8 +39,10 @@ def completed_run(tmp_path_factory, tiny_config):
     root = tmp_path_factory.mktemp("foreground")
     config_path = root / "tiny.yaml"
     config = tiny_config()
-    config.studio.on_finish = (f"{sys.executable} -c \"import os, json; json.dump({{k: v for k, v in "
-                               f"os.environ.items() if k.startswith('STUDIO_')}}, open('{root / 'hook.json'}', 'w'))\"")
+    config.studio.on_finish = (
+        f'{sys.executable} -c "import os, json; json.dump({{k: v for k, v in '
+        f"os.environ.items() if k.startswith('STUDIO_')}}, open('{root / 'hook.json'}', 'w'))\""
+    )
     save_config(config, config_path)
     result = studio("train", str(config_path), "-w", str(root / "ws"))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -52,7 +55,14 @@ def test_foreground_train_ends_with_final_figures(completed_run):
     result = completed_run["result"]
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    for text in ("completed", "final loss", "eval loss", "tokens/s", "6 of 6", str(completed_run["run_dir"].name)):
+    for text in (
+        "completed",
+        "final loss",
+        "eval loss",
+        "tokens/s",
+        "6 of 6",
+        str(completed_run["run_dir"].name),
+    ):
         assert text in out, out
 
 
@@ -94,8 +104,16 @@ def test_final_model_loads_with_plain_transformers(completed_run):
 def test_model_card_has_the_run_figures(completed_run):
     """final/README.md names the config, data size, steps, final losses and throughput."""
     card = (completed_run["run_dir"] / runs.FINAL_DIR / "README.md").read_text()
-    for text in ("pipeline_tag: fill-mask", "| Steps | 6 of 6 |", "Final training loss", "Final evaluation loss",
-                 "tokens/s", "tokens |", "hidden_size: 32", 'pipeline("fill-mask"'):
+    for text in (
+        "pipeline_tag: fill-mask",
+        "| Steps | 6 of 6 |",
+        "Final training loss",
+        "Final evaluation loss",
+        "tokens/s",
+        "tokens |",
+        "hidden_size: 32",
+        'pipeline("fill-mask"',
+    ):
         assert text in card, text
 
 
@@ -127,7 +145,9 @@ def test_stop_in_eval_and_save_then_resume_to_the_end(tmp_path, tiny_config, mon
     once: one refuses; the last resume reaches the original end with the step and LR continuing."""
     workspace = open_workspace(tmp_path / "ws", demo=False)
     monkeypatch.setenv("STUDIO_FAULT", "slow_eval:4")
-    handle = launcher.start_run(tiny_config("train.max_steps=9", "studio.probe_every=0"), workspace, live=False)
+    handle = launcher.start_run(
+        tiny_config("train.max_steps=9", "studio.probe_every=0"), workspace, live=False
+    )
     monkeypatch.delenv("STUDIO_FAULT")
     wait_for(lambda: _phase(handle.path) == "evaluating", timeout=120)
     launcher.stop_run(workspace, handle.run_id)
@@ -138,9 +158,16 @@ def test_stop_in_eval_and_save_then_resume_to_the_end(tmp_path, tiny_config, mon
 
     # Two resumes at once: exactly one starts the run, the other refuses.
     env = {**os.environ, "STUDIO_FAULT": "slow_save:4"}
-    both = [subprocess.Popen([sys.executable, "-m", "studio", "resume", handle.run_id, "--detach", "-w",
-                              str(workspace.root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env) for _ in range(2)]
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "studio", "resume", handle.run_id, "--detach", "-w", str(workspace.root)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
     outcomes = sorted((p.wait(timeout=120), p.stderr.read()) for p in both)
     assert [code for code, _ in outcomes] == [0, 2], outcomes
     assert "already" in outcomes[1][1]
@@ -161,15 +188,25 @@ def test_stop_in_eval_and_save_then_resume_to_the_end(tmp_path, tiny_config, mon
     assert len(decrements) == 1, rates  # the linear schedule goes on where it stopped
 
 
-def test_kill_9_shows_failed_with_the_signal_within_10_s(workspace, tiny_config, monkeypatch, wait_for):
-    """kill -9 of the worker: within 10 s the run is failed, with signal 9, never running forever."""
-    monkeypatch.setenv("STUDIO_FAULT", "slow_step:0.5")
-    handle = launcher.start_run(tiny_config("train.max_steps=500", "studio.probe_every=0"), workspace, live=False)
+def test_requests_sighup_and_kill_9(workspace, tiny_config, monkeypatch, wait_for):
+    """ "save" and "evaluate" requests reach a live worker; SIGHUP does not stop it; kill -9 shows as
+    failed with signal 9 within 10 s, never as running forever."""
+    monkeypatch.setenv("STUDIO_FAULT", "slow_step:0.3")
+    config = tiny_config(
+        "train.max_steps=500", "train.save_steps=1000", "train.eval_steps=1000", "studio.probe_every=0"
+    )
+    handle = launcher.start_run(config, workspace, live=False)
     wait_for(lambda: runs.run_info(handle.path).step >= 1, timeout=120)
+    os.kill(handle.pid, signal.SIGHUP)
+    launcher.request(workspace, handle.run_id, "evaluate")
+    launcher.request(workspace, handle.run_id, "save")
+    wait_for(lambda: {"eval", "checkpoint"} <= {e.TYPE for e in events_of(handle.path)}, timeout=60)
+    assert runs.run_info(handle.path).is_live  # SIGHUP was ignored
     os.kill(handle.pid, signal.SIGKILL)
     killed = time.monotonic()
-    info = wait_for(lambda: (i := runs.find_run(workspace, handle.run_id)).state in ("failed", "lost") and i,
-                    timeout=10)
+    info = wait_for(
+        lambda: (i := runs.find_run(workspace, handle.run_id)).state in ("failed", "lost") and i, timeout=10
+    )
     assert time.monotonic() - killed < 10
     assert info.state == "failed" and info.exit_signal == 9 and "SIGKILL" in info.reason
     finished = events_of(handle.path)[-1]

@@ -51,8 +51,16 @@ def test_terminal_states_pass_through(workspace):
 def test_live_process_is_running(workspace):
     """A running status whose process is alive on this host is running."""
     me = runs.process_identity(os.getpid())
-    make_run(workspace, "20260101-000000-live", state="running", phase="evaluating", heartbeat=time.time(),
-             supervisor_pid=me["pid"], supervisor_created=me["pid_created"], **me)
+    make_run(
+        workspace,
+        "20260101-000000-live",
+        state="running",
+        phase="evaluating",
+        heartbeat=time.time(),
+        supervisor_pid=me["pid"],
+        supervisor_created=me["pid_created"],
+        **me,
+    )
     (info,) = runs.list_runs(workspace)
     assert (info.state, info.phase, info.is_live) == ("running", "evaluating", True)
 
@@ -61,8 +69,16 @@ def test_dead_pid_on_this_host_is_lost_at_once(workspace):
     """A running status whose worker and supervisor are gone is lost, not running forever."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    make_run(workspace, "20260101-000000-dead", state="running", heartbeat=time.time(), pid=child.pid,
-             supervisor_pid=child.pid, host=socket.gethostname(), boot_time=psutil.boot_time())
+    make_run(
+        workspace,
+        "20260101-000000-dead",
+        state="running",
+        heartbeat=time.time(),
+        pid=child.pid,
+        supervisor_pid=child.pid,
+        host=socket.gethostname(),
+        boot_time=psutil.boot_time(),
+    )
     (info,) = runs.list_runs(workspace)
     assert info.state == "lost"
     assert str(child.pid) in info.reason
@@ -70,19 +86,47 @@ def test_dead_pid_on_this_host_is_lost_at_once(workspace):
 
 def test_reused_pid_is_not_mistaken_for_the_worker(workspace):
     """A pid now used by another process (its start time differs) does not keep a run alive."""
-    make_run(workspace, "20260101-000000-reused", state="running", heartbeat=time.time(), pid=os.getpid(),
-             pid_created=1.0, supervisor_pid=os.getpid(), supervisor_created=1.0, host=socket.gethostname())
+    make_run(
+        workspace,
+        "20260101-000000-reused",
+        state="running",
+        heartbeat=time.time(),
+        pid=os.getpid(),
+        pid_created=1.0,
+        supervisor_pid=os.getpid(),
+        supervisor_created=1.0,
+        host=socket.gethostname(),
+    )
     assert runs.list_runs(workspace)[0].state == "lost"
 
 
 def test_stale_status_from_a_crashed_machine(workspace):
     """A status from another host with an old heartbeat, or from before a reboot, is lost."""
-    make_run(workspace, "20260101-000001-elsewhere", state="running", heartbeat=time.time() - 3600,
-             pid=12345, host="crashed-node-7")
-    make_run(workspace, "20260101-000002-rebooted", state="running", heartbeat=time.time() - 60,
-             pid=os.getpid(), host=socket.gethostname(), boot_time=psutil.boot_time() - 86400)
-    make_run(workspace, "20260101-000003-fresh-elsewhere", state="running", heartbeat=time.time(),
-             pid=12345, host="busy-node-2")
+    make_run(
+        workspace,
+        "20260101-000001-elsewhere",
+        state="running",
+        heartbeat=time.time() - 3600,
+        pid=12345,
+        host="crashed-node-7",
+    )
+    make_run(
+        workspace,
+        "20260101-000002-rebooted",
+        state="running",
+        heartbeat=time.time() - 60,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        boot_time=psutil.boot_time() - 86400,
+    )
+    make_run(
+        workspace,
+        "20260101-000003-fresh-elsewhere",
+        state="running",
+        heartbeat=time.time(),
+        pid=12345,
+        host="busy-node-2",
+    )
     by_id = {info.id: info for info in runs.list_runs(workspace)}
     assert by_id["20260101-000001-elsewhere"].state == "lost"
     assert "crashed-node-7" in by_id["20260101-000001-elsewhere"].reason
@@ -108,7 +152,9 @@ def test_find_run_by_id_prefix_and_path(workspace):
     make_run(workspace, "20260101-000002-beta", state="completed")
     assert runs.find_run(workspace, "20260101-000001-alpha").name == "hand"
     assert runs.find_run(workspace, "20260101-000002").id == "20260101-000002-beta"
-    assert runs.find_run(workspace, str(workspace.runs / "20260101-000001-alpha")).id == "20260101-000001-alpha"
+    assert (
+        runs.find_run(workspace, str(workspace.runs / "20260101-000001-alpha")).id == "20260101-000001-alpha"
+    )
     with pytest.raises(StudioError, match="ambiguous"):
         runs.find_run(workspace, "20260101")
     with pytest.raises(StudioError, match="no run"):
@@ -122,8 +168,15 @@ def test_find_run_by_id_prefix_and_path(workspace):
 def test_delete_run_refuses_a_live_run(workspace):
     """Deleting a running run is refused; a finished one is removed."""
     me = runs.process_identity(os.getpid())
-    make_run(workspace, "20260101-000001-live", state="running", heartbeat=time.time(),
-             supervisor_pid=me["pid"], supervisor_created=me["pid_created"], **me)
+    make_run(
+        workspace,
+        "20260101-000001-live",
+        state="running",
+        heartbeat=time.time(),
+        supervisor_pid=me["pid"],
+        supervisor_created=me["pid_created"],
+        **me,
+    )
     done = make_run(workspace, "20260101-000002-done", state="completed")
     with pytest.raises(StudioError, match="stop it first"):
         runs.delete_run(workspace, "20260101-000001")

@@ -235,4 +235,5 @@ async def follow_scripted(pilot, events: list[Event], run_id: str = "20260101-00
     screen.follow(ScriptedSource([events]), run_id, None)
     await wait_for(pilot, lambda: screen.snapshot is not None and screen.snapshot.events == len(events))
     screen.redraw()
+    await pilot.pause(0.1)  # let the layout settle (the side panel's text changed height)
     await pilot.pause()

@@ -209,7 +209,7 @@ class CorpusScreen(StudioScreen):
 
     DEFAULT_CSS = """
     CorpusScreen #corpus-main { height: 1fr; }
-    CorpusScreen #corpus-side { width: 36; border-left: solid $primary; }
+    CorpusScreen #corpus-side { width: 38%; min-width: 28; max-width: 56; border-left: solid $primary; }
     CorpusScreen #corpus-side.-hidden { display: none; }
     CorpusScreen #corpus-side-title { height: 1; background: $boost; padding: 0 1; text-style: bold; }
     CorpusScreen #corpus-switcher { height: 1fr; }

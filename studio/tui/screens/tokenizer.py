@@ -134,6 +134,14 @@ class TokenizerScreen(StudioScreen):
         self.sort_key = "id"
         self.descending = False
         self._cancel: CancelFlag | None = None
+        self._opening = 0  # tokenizers asked for and not yet loaded and measured
+
+    @property
+    def idle(self) -> bool:
+        """True when no tokenizer is being opened or measured (tests wait for this)."""
+        return self._opening == 0 and not any(
+            w.group.startswith("tokenizer-") and not w.is_finished for w in self.workers
+        )
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -270,7 +278,10 @@ class TokenizerScreen(StudioScreen):
 
     def open_tokenizer(self, path: str) -> None:
         self.query_one("#tok-status", Static).update(Text(f"Opening {Path(path).name} …"))
-        self._load(path)
+        self._opening += 1
+        # Loading holds the GIL inside Rust for a while (250k tokens: ~1 s), so it starts just
+        # after the screen (the first frame of `studio vocab`) has been painted and written out.
+        self.call_after_refresh(self.set_timer, 0.1, lambda: self._load(path))
 
     @work(
         thread=True, exclusive=True, exit_on_error=False, group="tokenizer-load", description="open tokenizer"
@@ -317,6 +328,7 @@ class TokenizerScreen(StudioScreen):
         self.post_message(FrequencyReady(vocab, lines, figures))
 
     def on_frequency_ready(self, message: FrequencyReady) -> None:
+        self._opening = max(0, self._opening - 1)
         if message.vocab is not self.vocab:
             return
         self.sample_lines = message.lines
@@ -487,12 +499,10 @@ class TokenizerScreen(StudioScreen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state != WorkerState.ERROR or worker.group not in (
-            "tokenizer-load",
-            "tokenizer-frequency",
-            "tokenizer-train",
-            "tokenizer-compare",
-        ):
+        ended_early = event.state in (WorkerState.ERROR, WorkerState.CANCELLED)
+        if ended_early and worker.group in ("tokenizer-load", "tokenizer-frequency"):
+            self._opening = max(0, self._opening - 1)
+        if event.state != WorkerState.ERROR or not worker.group.startswith("tokenizer-"):
             return
         error = worker.error
         if worker.group == "tokenizer-train":

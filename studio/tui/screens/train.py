@@ -109,7 +109,7 @@ class TrainScreen(StudioScreen):
     TrainScreen #run-title { height: auto; text-style: bold; }
     TrainScreen #progress-bar { height: 1; }
     TrainScreen #progress-bar Bar { width: 1fr; }
-    TrainScreen #progress-text { height: auto; margin-bottom: 1; }
+    TrainScreen #progress-text { height: auto; min-height: 8; margin-bottom: 1; }
     TrainScreen #host { height: auto; }
     TrainScreen #train-bottom { height: 2fr; min-height: 7; }
     TrainScreen #train-tabs { width: 2fr; }
@@ -431,7 +431,9 @@ class TrainScreen(StudioScreen):
         self.query_one(WorkerLog).clear().written = 0
         self.query_one("#loss-chart", CurveChart).set_curves([])
         self.query_one("#loss-chart", CurveChart).refresh()
-        self.query_one("#progress-text", Static).update(Text("waiting for the first events…", "italic dim"))
+        _update_text(
+            self.query_one("#progress-text", Static), Text("waiting for the first events…", "italic dim")
+        )
 
     def _set_title(self, text: Text) -> None:
         _update_text(self.query_one("#run-title", Static), text)
@@ -541,7 +543,7 @@ class TrainScreen(StudioScreen):
         self._stop_bridge()
         self.snapshot, self._shown = None, None
         self._set_title(Text("No run followed", "dim"))
-        self.query_one("#progress-text", Static).update(Text(_IDLE_HINT))
+        _update_text(self.query_one("#progress-text", Static), Text(_IDLE_HINT))
         self.studio.run_state = "no active run"
         if live:
             self.notify(
@@ -586,14 +588,11 @@ class TrainScreen(StudioScreen):
 
 
 def _update_text(widget: Static, text: Text) -> None:
-    """Update a Static; ask for a new layout (a costly step) only when its height may change."""
+    """Update a Static only when its text really changed (each update costs a layout pass)."""
     if text == getattr(widget, "_studio_text", None):
         return
-    lines = text.plain.splitlines()
-    width = widget.content_region.width or 1
-    shape = (len(lines), any(len(line) > width for line in lines))
-    widget.update(text, layout=shape != getattr(widget, "_studio_shape", None))
-    widget._studio_text, widget._studio_shape = text, shape  # type: ignore[attr-defined]
+    widget.update(text)
+    widget._studio_text = text  # type: ignore[attr-defined]
 
 
 _IDLE_HINT = (

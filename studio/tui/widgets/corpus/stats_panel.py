@@ -61,7 +61,7 @@ def figures_table(stats: CorpusStats) -> Table:
         ("  duplicates are", duplicate_note),
         ("invalid UTF-8", f"{stats.invalid_utf8_lines:,} lines"),
         ("longest line", f"#{stats.longest_line:,}"),
-        ("  its length", f"{stats.longest_line_chars:,} chars"),
+        ("  chars", f"{stats.longest_line_chars:,}"),
     ]
     for name, value in rows:
         table.add_row(Text(name), Text(value))

@@ -118,7 +118,10 @@ class CurveChart(PlotextPlot):
             xs_d, ys_d = drawable(*thin(xs, ys, limit), log_scale=self.log_scale)
             if not xs_d:
                 continue
-            plt.plot(xs_d, ys_d, label=curve.label, marker=curve.marker, color=curve.color)
+            if curve.color:
+                plt.plot(xs_d, ys_d, label=curve.label, marker=curve.marker, color=curve.color)
+            else:  # plotext picks the next colour of its sequence
+                plt.plot(xs_d, ys_d, label=curve.label, marker=curve.marker)
             drawn += 1
         suffix = []
         if self.smoothing:
