@@ -48,6 +48,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
+    if not values:  # nothing arrived in the window (a machine too loaded to feed at RATE)
+        return {"n": 0}
     return {
         "n": len(values),
         "median_ms": round(statistics.median(values) * 1000, 2),

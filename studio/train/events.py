@@ -155,7 +155,7 @@ def parse_event(line: str | bytes) -> Event | None:
 class EventWriter:
     """Appends events to `events.jsonl`, flushing at least once a second and on important events."""
 
-    FLUSH_EVERY_S = 0.5
+    FLUSH_EVERY_S = 0.2  # a follower (studio attach) sees events within 0.5 s at p99
     URGENT: ClassVar[tuple[type[Event], ...]] = (RunStarted, Checkpoint, State, Finished, Eval)
 
     def __init__(self, path: str | Path) -> None:

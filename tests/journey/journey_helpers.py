@@ -64,22 +64,22 @@ def start_app(*args: str, width: int, height: int) -> TmuxSession:
 
 
 def run_state(workspace: Path, run_id: str) -> dict[str, Any]:
-    """The run as `studio runs --json` lists it."""
+    """The run as `studio runs --json` lists it (the real binary)."""
     listed = studio("runs", "--json", "-w", str(workspace), timeout=60)
     assert listed.returncode == 0, listed.stderr
     return {r["id"]: r for r in json.loads(listed.stdout)["runs"]}[run_id]
 
 
 def wait_run_end(workspace: Path, run_id: str, timeout: float = 240) -> dict[str, Any]:
-    """Wait until the run is no longer live; return its `studio runs --json` entry."""
+    """Wait until the run is no longer live (polled in-process: cheap), then return its `studio runs --json` entry."""
+    from studio.train.runs import run_info
+
     deadline = time.monotonic() + timeout
-    run: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        run = run_state(workspace, run_id)
-        if run["state"] not in ("preparing", "running"):
-            return run
-        time.sleep(1.0)
-    pytest.fail(f"run {run_id} still {run.get('state')} after {timeout:.0f} s")
+        if not run_info(workspace / "runs" / run_id).is_live:
+            return run_state(workspace, run_id)
+        time.sleep(0.5)
+    pytest.fail(f"run {run_id} still live after {timeout:.0f} s")
 
 
 def probes_of(run_dir: Path) -> list[Any]:

@@ -188,12 +188,12 @@ def test_reformer_journey_masked_and_causal(tmp_path: Path) -> None:
     corpus = workspace / "corpora" / "demo-esperanto.txt"
     small = (
         "train.per_device_train_batch_size=4",
-        "train.max_steps=6",
+        "train.max_steps=4",
         "train.logging_steps=2",
         "train.save_steps=1000",
         "train.eval_steps=1000",
         "train.warmup_steps=0",
-        "studio.probe_every=3",
+        "studio.probe_every=2",
         "data.validation_split=0.02",
     )
     run_ids = {}
@@ -267,10 +267,10 @@ def test_quick_inspection_opens_and_answers_keys(
         opened = time.monotonic()
         vocab.wait_for(lambda s: "Studio · Tokenizer" in s and "<mask>" in s, timeout=60)
         timings["vocab"] = time.monotonic() - opened
-        type_keys(vocab, "/")  # filter as you type
+        type_keys(vocab, "/", pause=1.0)  # filter as you type (the filter box takes the focus first)
         type_text(vocab, "<ma")
         vocab.wait_for(lambda s: "<mask>" in s and "<pad>" not in s, timeout=20)
-        type_keys(vocab, "Escape", "q")
+        type_keys(vocab, "Tab", "q")  # Escape does not leave the filter box; Tab does
         vocab.wait_exit(timeout=30)
     finally:
         vocab.kill()
@@ -282,7 +282,7 @@ def test_quick_inspection_opens_and_answers_keys(
         opened = time.monotonic()
         view.wait_for(lambda s: "Studio · Corpus" in s and "demo-esperanto" in s, timeout=60)
         timings["corpus"] = time.monotonic() - opened
-        type_keys(view, "g")  # go to a line
+        type_keys(view, "g", pause=1.0)  # go to a line
         type_text(view, "2500")
         type_keys(view, "Enter")
         view.wait_for("2500", timeout=20)
