@@ -99,19 +99,13 @@ def run_runs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
-    for column in ("RUN", "STATE", "STEP", "LOSS", "TOKENS/S", "STARTED", "DURATION", "NOTE"):
-        table.add_column(
-            column,
-            justify="right" if column in ("STEP", "LOSS", "TOKENS/S") else "left",
-            no_wrap=column != "NOTE",  # ids and figures whole; the note wraps
-            overflow="fold" if column == "NOTE" else "ellipsis",
-        )
+    for column in ("RUN", "STATE", "STEP", "LOSS", "TOKENS/S", "STARTED", "DURATION"):
+        right = column in ("STEP", "LOSS", "TOKENS/S")
+        table.add_column(column, justify="right" if right else "left", no_wrap=True)
+    notes = []
     for r in runs:
         step = f"{r.step:,}" + (f"/{r.total_steps:,}" if r.total_steps else "")
         started = time.strftime("%m-%d %H:%M", time.localtime(r.started)) if r.started else "—"
-        note = r.reason
-        if r.exit_signal:
-            note = f"signal {r.exit_signal}: {note}"
         table.add_row(
             r.id,
             _state_text(r.state, r.phase),
@@ -120,9 +114,14 @@ def run_runs(args: argparse.Namespace) -> int:
             _number(r.tokens_per_s, ",.0f"),
             started,
             _duration(r.duration_s),
-            note,
         )
-    Console(highlight=False).print(table)
+        if r.reason:  # why a run stopped, failed or is lost: below the table, where it can wrap
+            signal_text = f"signal {r.exit_signal}: " if r.exit_signal else ""
+            notes.append(f"{r.id}: {signal_text}{r.reason}")
+    console = Console(highlight=False)
+    console.print(table)
+    for note in notes:
+        console.print(_plain(note))
     return 0
 
 

@@ -80,6 +80,10 @@ class StudioApp(App[int]):
     def on_mount(self) -> None:
         self.switch_mode(self.start_screen)
 
+    def start_args_for(self, mode: str) -> dict[str, Any]:
+        """What the command line asked the screen `mode` to open (only the first screen is asked)."""
+        return self.start_args if mode == self.start_screen else {}
+
     def action_show(self, mode: str) -> None:
         if mode in SCREEN_CLASSES and mode != self.current_mode:
             self.switch_mode(mode)

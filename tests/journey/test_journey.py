@@ -285,7 +285,7 @@ def test_quick_inspection_opens_and_answers_keys(
         type_keys(view, "g", pause=1.0)  # go to a line
         type_text(view, "2500")
         type_keys(view, "Enter")
-        view.wait_for("2500", timeout=20)
+        view.wait_for("2,500", timeout=20)
         type_keys(view, "q")
         view.wait_exit(timeout=30)
     finally:

@@ -265,7 +265,7 @@ class CorpusScreen(StudioScreen):
     def on_mount(self) -> None:
         self.refresh_file_list()
         self.set_interval(CHANGE_CHECK_SECONDS, self.check_changed)
-        start = self.studio.start_args.get("start_path")
+        start = self.studio.start_args_for(self.MODE).get("start_path")
         if start:
             self.open_corpus(str(start))
         elif self.corpus_files:

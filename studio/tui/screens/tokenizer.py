@@ -195,7 +195,7 @@ class TokenizerScreen(StudioScreen):
 
     def on_mount(self) -> None:
         self._update_header()
-        start = self.studio.start_args.get("start_path")
+        start = self.studio.start_args_for(self.MODE).get("start_path")
         if start:
             self.query_one("#tok-path", Input).value = str(start)
             self.open_tokenizer(str(start))

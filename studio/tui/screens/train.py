@@ -160,7 +160,7 @@ class TrainScreen(StudioScreen):
         self._ready = True  # (is_mounted only turns true after this handler)
         self.studio.quit_guards.append(self.confirm_quit)
         self.set_interval(STATUS_INTERVAL_S, self._check_status)
-        ref = self.studio.start_args.pop("start_run", None)
+        ref = self.studio.start_args_for(self.MODE).pop("start_run", None)
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending()
