@@ -56,7 +56,7 @@ FULL = {
     "recipe_block": 128,
     "recipe_batch": 64,
     "hf_batch": 64,
-    "studio_batches": tuple(int(b) for b in os.environ.get("STUDIO_GPU_BATCHES", "128,64").split(",")),
+    "studio_batches": tuple(int(b) for b in os.environ.get("STUDIO_GPU_BATCHES", "256,128,64").split(",")),
     "long_block": 4096,
     "long_batch": 8,
     "axial_shape": [64, 64],

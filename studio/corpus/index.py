@@ -218,7 +218,9 @@ def _newline_positions(mapped: mmap.mmap, start: int, count: int) -> np.ndarray:
     """Absolute offsets of the `\\n` bytes in mapped[start:start + count], ascending."""
     found = []
     for offset in range(start, start + count, SCAN_BYTES):
-        data = np.frombuffer(mapped, dtype=np.uint8, count=min(SCAN_BYTES, start + count - offset), offset=offset)
+        data = np.frombuffer(
+            mapped, dtype=np.uint8, count=min(SCAN_BYTES, start + count - offset), offset=offset
+        )
         found.append(np.flatnonzero(data == 10) + offset)
         del data  # release the buffer export so the mmap can close
     return np.concatenate(found) if len(found) > 1 else found[0]

@@ -232,8 +232,10 @@ def _tokenize(
 def _count_tokens(dataset: datasets.Dataset, block_size: int, packed: bool) -> int:
     if packed:
         return len(dataset) * block_size
+    import pyarrow.compute as pc
+
     lengths = dataset.data.column("input_ids").combine_chunks().value_lengths()
-    return int(sum(lengths.to_pylist()))
+    return int(pc.sum(lengths).as_py() or 0)
 
 
 # --- cache -------------------------------------------------------------------------------------
