@@ -4,6 +4,7 @@
 <workspace>/
   corpora/      text to train on (a new workspace gets the generated demo corpus)
   tokenizers/   trained tokenizers, one directory each
+  configs/      run configs saved from the Model screen
   runs/         training runs, one directory each (see studio.train.runs)
   .cache/       line indexes, tokenized datasets, statistics; safe to delete
 ```
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from studio.errors import StudioError
 
-SUBDIRS = ("corpora", "tokenizers", "runs", ".cache")
+SUBDIRS = ("corpora", "tokenizers", "configs", "runs", ".cache")
 DEFAULT_WORKSPACE = "workspace"
 
 
@@ -35,6 +36,10 @@ class Workspace:
     @property
     def tokenizers(self) -> Path:
         return self.root / "tokenizers"
+
+    @property
+    def configs(self) -> Path:
+        return self.root / "configs"
 
     @property
     def runs(self) -> Path:

@@ -271,7 +271,12 @@ class _Accumulator:
         chars = byte_len - has_cr - np.diff(np.searchsorted(continuation, np.concatenate([starts[:1], ends])))
         # line i spans starts[i]..ends[i] (its newline is a space, never a word start)
         line_end = min(int(ends[-1]) + 1, size) if len(ends) else 0
-        words = np.add.reduceat(word_start[:line_end], starts, dtype=np.int64) if len(ends) else byte_len
+        # summing in int32 is 3x faster and holds a block's words; int64 after, for carried lines
+        words = (
+            np.add.reduceat(word_start[:line_end], starts, dtype=np.int32).astype(np.int64)
+            if len(ends)
+            else byte_len
+        )
         carried = self.carry_bytes > 0
         if len(ends):
             chars[0] += self.carry_chars

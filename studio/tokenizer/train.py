@@ -57,6 +57,8 @@ def check_corpus(corpus: str | Path) -> CorpusCheck:
     """Refuse a missing, empty, binary or one-giant-line corpus with a message that says why."""
     from studio.corpus.formats import describe_corpus
 
+    if not str(corpus).strip():  # Path("") is ".": an empty field must not read the current folder
+        raise StudioError("no corpus given", "give a .txt/.jsonl/.csv/.parquet file or a folder of them")
     info = describe_corpus(corpus)
     if info.total_bytes == 0:
         raise StudioError(f"{corpus}: the corpus is empty", "point at a corpus with some text in it")

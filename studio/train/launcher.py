@@ -142,10 +142,17 @@ def resume_run(workspace: Workspace | str | Path, ref: str | Path, live: bool = 
     deadline = time.monotonic() + FINISHING_GRACE_S
     while runs.lock_is_held(info.path) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if runs.last_checkpoint(info.path) is None:
+    checkpoint = runs.last_checkpoint(info.path)
+    if checkpoint is None:
         raise StudioError(
             f"run {info.id} has no complete checkpoint to resume from",
             f"start it again with `studio train {info.path / runs.CONFIG_FILE}`",
+        )
+    damage = runs.checkpoint_damage(checkpoint)
+    if damage:  # refused here, before a worker starts and fails on it with a bare library error
+        raise StudioError(
+            f"run {info.id}: its last checkpoint {checkpoint} is damaged ({damage})",
+            f"remove it (rm -r {shlex.quote(str(checkpoint))}) to resume from the checkpoint before it",
         )
     return _launch(info.path, nproc=info.nproc, resume=True, live=live)
 

@@ -193,6 +193,26 @@ def last_checkpoint(run_dir: Path) -> Path | None:
     return best[1] if best else None
 
 
+def checkpoint_damage(checkpoint: Path) -> str | None:
+    """What is wrong with a checkpoint's weights (a safetensors file cut short or unreadable), or None.
+
+    Reads only each file's header and size, so it is cheap and imports nothing heavy.
+    """
+    for path in sorted(checkpoint.glob("*.safetensors")):
+        try:
+            with path.open("rb") as handle:
+                header_size = int.from_bytes(handle.read(8), "little")
+                header = json.loads(handle.read(header_size))
+            end = max(
+                (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0
+            )
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return f"{path.name} cannot be read"
+        if path.stat().st_size < 8 + header_size + end:
+            return f"{path.name} is cut short"
+    return None
+
+
 # --- status.json ------------------------------------------------------------------------------------
 
 

@@ -824,7 +824,7 @@ class _Session:
                 else None,
                 self.config,
             )
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        if _is_disk_full(exc, self.run_dir / runs.CHECKPOINTS_DIR):
             step = self.trainer.state.global_step if self.trainer is not None else None
             where = f" while saving the checkpoint of step {step}" if step is not None else ""
             last = runs.last_checkpoint(self.run_dir)
@@ -888,6 +888,24 @@ def _looks_like_peer_loss(exc: BaseException) -> bool:
             "socket",
         )
     )
+
+
+# torch.save reports a full disk as a RuntimeError of its zip writer, not as OSError(ENOSPC).
+_TORCH_WRITE_FAILURES = ("PytorchStreamWriter", "inline_container", "file write failed")
+_NEARLY_FULL_BYTES = 64 * 2**20
+
+
+def _is_disk_full(exc: BaseException, folder: Path) -> bool:
+    """ENOSPC anywhere in the exception chain, or torch's writer failing on a disk with no room left."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, RuntimeError) and any(text in str(exc) for text in _TORCH_WRITE_FAILURES):
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(folder if folder.exists() else folder.parent).free < _NEARLY_FULL_BYTES
+    return False
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

@@ -456,7 +456,7 @@ class ModelScreen(StudioScreen):
         self._apply([fix])
 
     def _save_path(self, config: RunConfig) -> str:
-        return str(Path(self.studio.workspace.root) / "configs" / f"{_safe_name(config.studio.name)}.yaml")
+        return str(self.studio.workspace.configs / f"{_safe_name(config.studio.name)}.yaml")
 
     def action_save(self) -> Path | None:
         if self.config is None:
