@@ -58,9 +58,9 @@ def studio(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]
     )
 
 
-def start_app(*args: str, width: int, height: int) -> TmuxSession:
-    """The real binary in tmux at a given size."""
-    return TmuxSession([STUDIO, *args], width, height, env={"TERM": "xterm-256color", **QUIET_ENV})
+def start_app(*args: str, width: int, height: int, cwd: Path | None = None) -> TmuxSession:
+    """The real binary in tmux at a given size (in folder `cwd`)."""
+    return TmuxSession([STUDIO, *args], width, height, env={"TERM": "xterm-256color", **QUIET_ENV}, cwd=cwd)
 
 
 def run_state(workspace: Path, run_id: str) -> dict[str, Any]:

@@ -64,18 +64,39 @@ def _fill(tmux, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def _train_tokenizer_in_the_app(tmux, kind: str, kind_downs: int, vocab: int, sample: int, out: str) -> None:  # type: ignore[no-untyped-def]
-    """Tokenizer screen, Train tab: kind (by arrow keys in the list), vocab size, sample, output name."""
+KINDS = ("bytelevel-bpe", "wordpiece", "unigram", "sentencepiece-unigram", "sentencepiece-bpe")
+CORPUS = "ws/corpora/demo-esperanto.txt"  # relative to the app's working folder (tmp_path)
+
+
+def _choose_kind(tmux, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """With the vocab size focused: step back to the kind list, pick `kind` by arrow keys, check it."""
+    type_keys(tmux, "BTab")
+    for _ in range(4):
+        shown = re.search(r"kind +([a-z-]+)", tmux.screen())
+        current = shown.group(1) if shown else KINDS[0]
+        if current == kind:
+            return
+        steps = KINDS.index(kind) - KINDS.index(current)
+        type_keys(tmux, "Enter", pause=0.6)
+        type_keys(tmux, *(["Down"] * steps if steps > 0 else ["Up"] * -steps), pause=0.4)
+        type_keys(tmux, "Enter", pause=0.8)
+    tmux.wait_for(lambda s: re.search(rf"kind +{kind}", s) is not None, timeout=10)
+
+
+def _train_tokenizer_in_the_app(tmux, kind: str, vocab: int, sample: int, out: str) -> None:  # type: ignore[no-untyped-def]
+    """Tokenizer screen, Train tab: corpus, kind (arrow keys in the list), vocab size, sample, output name."""
     type_keys(tmux, "2")
     tmux.wait_for("Studio · Tokenizer", timeout=30)
     type_keys(tmux, "t")  # the Train tab
     tmux.wait_for("min frequency", timeout=30)
+    _fill(tmux, "corpus", CORPUS)
     _fill(tmux, "vocab size", str(vocab))
-    if kind_downs:  # the kind list is the field just before the vocabulary size
-        type_keys(tmux, "BTab", "Enter", *["Down"] * kind_downs, "Enter")
-    tmux.wait_for(lambda s: re.search(rf"kind +{kind}", s) is not None, timeout=20)
+    if kind != KINDS[0]:
+        _choose_kind(tmux, kind)
     _fill(tmux, "sample (lines)", str(sample))
     _fill(tmux, "output", out)
+    screen = tmux.screen()
+    assert re.search(rf"kind +{kind}", screen) and CORPUS in screen, screen
     type_keys(tmux, "Tab", "Tab", "Tab", "Tab", "Enter")  # past the three checkboxes to the Train button
     tmux.wait_for("Done:", timeout=120)
     type_keys(tmux, "i")  # back to the inspector: focus leaves the form, so number keys switch screens
@@ -86,11 +107,11 @@ def test_roberta_journey_like_the_blog(tmp_path: Path) -> None:
     -> Runs shows completed -> final/ loads with pipeline("fill-mask")."""
     started = time.monotonic()
     workspace = tmp_path / "ws"
-    tmux = start_app(str(workspace), width=120, height=40)
+    tmux = start_app(str(workspace), width=120, height=40, cwd=tmp_path)
     try:
         tmux.wait_for("Studio · Corpus", timeout=60)
         tmux.wait_for("demo-esperanto", timeout=30)  # a fresh workspace opens on the demo corpus
-        _train_tokenizer_in_the_app(tmux, "bytelevel-bpe", kind_downs=0, vocab=1000, sample=3000, out="bpe")
+        _train_tokenizer_in_the_app(tmux, "bytelevel-bpe", vocab=1000, sample=3000, out="bpe")
         tmux.wait_for(lambda s: ("<mask>" in s and "1,000" in s) or "1000" in s, timeout=30)
 
         # Headless (the form has no probe_every/save_steps fields yet): the blog's preset, shrunk.
@@ -170,13 +191,10 @@ def test_reformer_journey_masked_and_causal(tmp_path: Path) -> None:
     -> both final/ load; the causal one is causal (changing later tokens leaves earlier logits unchanged)."""
     started = time.monotonic()
     workspace = tmp_path / "ws"
-    tmux = start_app(str(workspace), width=80, height=24)
+    tmux = start_app(str(workspace), width=80, height=24, cwd=tmp_path)
     try:
         tmux.wait_for("Studio · Corpus", timeout=60)
-        # sentencepiece-unigram is the 4th kind in the list: three Downs from bytelevel-bpe
-        _train_tokenizer_in_the_app(
-            tmux, "sentencepiece-unigram", kind_downs=3, vocab=800, sample=3000, out="spm"
-        )
+        _train_tokenizer_in_the_app(tmux, "sentencepiece-unigram", vocab=800, sample=3000, out="spm")
         type_keys(tmux, "q")
         tmux.wait_exit(timeout=30)
     finally:

@@ -113,12 +113,6 @@ def test_full_disk_during_a_checkpoint_save_keeps_the_earlier_ones(full_disk_run
     assert info.can_resume
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="studio/train/worker.py _Session._explain recognises only OSError(ENOSPC) (what the fault hook "
-    "raises); torch.save on a really full disk raises RuntimeError('[enforce fail at inline_container.cc] "
-    "unexpected pos ...'), so the run's reason is that cryptic line instead of 'the disk is full'",
-)
 def test_full_disk_during_a_checkpoint_save_says_the_disk_is_full(full_disk_run: Path) -> None:
     """The reason of a run that met a full disk says so, names the intact checkpoint, and how to go on."""
     from studio.train.runs import run_info
@@ -127,15 +121,10 @@ def test_full_disk_during_a_checkpoint_save_says_the_disk_is_full(full_disk_run:
     assert "disk is full" in reason and "checkpoint-4" in reason and "resume" in reason, reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="studio/train/launcher.py resume_run (via runs.last_checkpoint) accepts a checkpoint whose "
-    "model.safetensors is truncated: the worker starts, fails with a bare SafetensorError naming no path, "
-    "and the broken checkpoint stays the one every later resume picks",
-)
 def test_corrupted_checkpoint_on_resume_is_refused(full_disk_run: Path) -> None:
     """Resuming from a truncated last checkpoint refuses and names its path; the earlier one still loads."""
     from studio.train.launcher import resume_run
+    from studio.train.runs import checkpoint_damage, last_checkpoint
 
     run_dir = full_disk_run.with_name(full_disk_run.name + "-corrupt")
     shutil.copytree(full_disk_run, run_dir, ignore=shutil.ignore_patterns("run.lock"))
@@ -145,9 +134,11 @@ def test_corrupted_checkpoint_on_resume_is_refused(full_disk_run: Path) -> None:
     try:
         handle = resume_run(run_dir.parent.parent, run_dir.name, live=False)
     except StudioError as exc:
-        assert "checkpoint-4" in exc.message, exc.message
+        assert str(broken) in exc.message and "damaged" in exc.message, exc.message
+        assert exc.hint and str(broken) in exc.hint, exc.hint
     else:
         _kill(handle.path)
         pytest.fail(f"resume started a worker on the corrupted {broken.name} instead of refusing")
-    finally:
-        _assert_loads(earlier)
+    shutil.rmtree(broken)  # what the hint says: the checkpoint before it is then the one resumed from
+    assert last_checkpoint(run_dir) == earlier and checkpoint_damage(earlier) is None
+    _assert_loads(earlier)
