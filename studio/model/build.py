@@ -48,6 +48,7 @@ def config_from_preset(
     model_fields = {
         **arch.task_fields.get(task, {}),
         **preset.model,
+        **preset.task_model.get(task, {}),
         **tokenizer_fields(preset.arch, tokenizer),
     }
     data = DataConfig(corpus=str(corpus), tokenizer=str(tokenizer), **preset.data)

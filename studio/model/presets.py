@@ -21,6 +21,8 @@ class Preset:
     model: dict[str, Any]
     train: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    # Model fields that differ by task (applied over `model`), e.g. Reformer's attention for causal LM.
+    task_model: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # Small models train on CPU: short blocks, a higher rate, checkpoints often enough to see them.
@@ -152,7 +154,7 @@ PRESETS: dict[str, Preset] = {
             "reformer-tiny",
             "reformer",
             ("mlm", "clm"),
-            "a 2-layer Reformer (local + LSH attention) valid for masked and causal LM",
+            "a 2-layer Reformer: local + LSH attention for masked LM, local attention for causal LM",
             model={
                 "hidden_size": 128,
                 "attn_layers": ["local", "lsh"],
@@ -169,6 +171,8 @@ PRESETS: dict[str, Preset] = {
             },
             train=dict(_TINY_TRAIN),
             data={"block_size": 128},
+            # LSH attention is not causal (see archs/reformer.py): causal LM uses local attention only.
+            task_model={"clm": {"attn_layers": ["local", "local"]}},
         ),
     )
 }

@@ -741,6 +741,9 @@ class _Session:
         reporter.set_phase("saving", detail="final model")
         trainer.save_model(str(final_dir))
         if trainer.args.should_save:
+            # The Trainer pickles its arguments beside the weights; final/ holds nothing that must
+            # be unpickled to load (the arguments are in config.yaml and the model card).
+            (final_dir / "training_args.bin").unlink(missing_ok=True)
             tokenizer.save_pretrained(str(final_dir))
             figures = self._figures()
             (final_dir / "README.md").write_text(

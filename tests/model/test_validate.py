@@ -129,7 +129,7 @@ RULES = [
     ),
     (
         "reformer-tiny",
-        "clm",
+        "mlm",
         "sentencepiece_tokenizer",
         ["model.lsh_attn_chunk_length=48"],
         "model.lsh_attn_chunk_length",
@@ -174,6 +174,14 @@ RULES = [
         ["model.is_decoder=true"],
         "model.is_decoder",
         "model.is_decoder=false",
+    ),
+    (
+        "reformer-tiny",
+        "clm",
+        "sentencepiece_tokenizer",
+        ["model.attn_layers=[local, lsh]"],
+        "model.attn_layers",
+        "model.attn_layers=[local, local]",
     ),
     (
         "reformer-tiny",

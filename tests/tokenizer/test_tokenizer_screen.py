@@ -42,6 +42,11 @@ async def test_vocab_opens_on_start_path_and_filters(trained: dict[str, Path], t
         assert 0 < len(table.ids) < 600
         assert all("un" in screen.vocab.readable[i].casefold() for i in table.ids)
         assert screen.vocab.frequency is not None  # counted in the background
+        # Regression: escape used to leave focus in the filter, so a following `q` was typed into it.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.focused is table
+        assert screen.query_one("#tok-filter").value == "un"
 
 
 async def test_try_it_shows_tokens(trained: dict[str, Path], tmp_path: Path, screen_text) -> None:  # type: ignore[no-untyped-def]

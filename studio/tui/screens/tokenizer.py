@@ -117,6 +117,14 @@ class TokenizerScreen(StudioScreen):
             "i", "show_inspect", "Inspect", id="tokenizer.inspect", tooltip="Back to the vocabulary inspector"
         ),
         Binding(
+            "escape",
+            "leave_input",
+            "Leave field",
+            show=False,
+            id="tokenizer.leave",
+            tooltip="Leave the text field, back to the vocabulary (so keys are commands again)",
+        ),
+        Binding(
             "ctrl+x",
             "cancel_training",
             "Cancel training",
@@ -260,6 +268,10 @@ class TokenizerScreen(StudioScreen):
     def action_reverse_sort(self) -> None:
         self.descending = not self.descending
         self.refresh_view()
+
+    def action_leave_input(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one(VocabTable).focus()
 
     def action_cancel_training(self) -> None:
         if self._cancel is not None:
