@@ -67,3 +67,44 @@ def _screen_text(app) -> str:  # type: ignore[no-untyped-def]
 def screen_text() -> Callable[..., str]:
     """`screen_text(app)` returns what the screen shows, for Pilot tests that read the screen."""
     return _screen_text
+
+
+def build_roberta_tokenizer(out: Path, n_lines: int = 3000, vocab_size: int = 1000) -> Path:
+    """A real byte-level BPE with RoBERTa's specials and post-processor, saved as a
+    `RobertaTokenizerFast` directory: the tokenizer most tests that train a model need."""
+    import itertools
+
+    from tokenizers import ByteLevelBPETokenizer
+    from tokenizers.processors import RobertaProcessing
+    from transformers import RobertaTokenizerFast
+
+    from studio.corpus.demo import iter_demo_lines
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        itertools.islice(iter_demo_lines(), n_lines),
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+        show_progress=False,
+    )
+    bpe._tokenizer.post_processor = RobertaProcessing(
+        ("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>"))
+    )
+    RobertaTokenizerFast(
+        tokenizer_object=bpe._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    ).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def roberta_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One shared tiny byte-level BPE (vocab 1000, RoBERTa specials) for the whole session."""
+    return build_roberta_tokenizer(tmp_path_factory.mktemp("roberta-tokenizer") / "bpe")

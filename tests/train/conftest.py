@@ -19,8 +19,6 @@ from studio.corpus.demo import iter_demo_lines
 from studio.workspace import Workspace, open_workspace
 
 CORPUS_LINES = 1500
-TOKENIZER_LINES = 3000
-VOCAB_SIZE = 1000
 
 # Small enough to train a few steps in well under a second on 2 cores.
 TINY_OVERRIDES = [
@@ -46,37 +44,9 @@ TINY_OVERRIDES = [
 
 
 @pytest.fixture(scope="session")
-def train_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def train_tokenizer(roberta_tokenizer: Path) -> Path:
     """A byte-level BPE (vocab ~1000, RoBERTa specials) saved as a `RobertaTokenizerFast` directory."""
-    from tokenizers import ByteLevelBPETokenizer
-    from tokenizers.processors import RobertaProcessing
-    from transformers import RobertaTokenizerFast
-
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        itertools.islice(iter_demo_lines(), TOKENIZER_LINES),
-        vocab_size=VOCAB_SIZE,
-        min_frequency=2,
-        special_tokens=specials,
-        show_progress=False,
-    )
-    bpe._tokenizer.post_processor = RobertaProcessing(
-        ("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>"))
-    )
-    fast = RobertaTokenizerFast(
-        tokenizer_object=bpe._tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-    )
-    out = tmp_path_factory.mktemp("train-tokenizer") / "bpe"
-    fast.save_pretrained(out)
-    return out
+    return roberta_tokenizer
 
 
 @pytest.fixture(scope="session")

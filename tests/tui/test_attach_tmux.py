@@ -40,36 +40,6 @@ TINY = [
 STEP = re.compile(r"step\s+([\d,]+)/100,000")
 
 
-def make_tokenizer(out: Path) -> Path:
-    """A real byte-level BPE (vocab 1000, RoBERTa specials) saved as a transformers tokenizer."""
-    from tokenizers import ByteLevelBPETokenizer
-    from tokenizers.processors import RobertaProcessing
-    from transformers import RobertaTokenizerFast
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        itertools.islice(iter_demo_lines(), 3000),
-        vocab_size=1000,
-        min_frequency=2,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
-        show_progress=False,
-    )
-    bpe._tokenizer.post_processor = RobertaProcessing(
-        ("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>"))
-    )
-    RobertaTokenizerFast(
-        tokenizer_object=bpe._tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-    ).save_pretrained(out)
-    return out
-
-
 def studio(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=240
@@ -81,14 +51,16 @@ def shown_step(screen: str) -> int:
     return int(match.group(1).replace(",", "")) if match else -1
 
 
-def test_attach_follows_a_detached_run_that_outlives_the_terminal(tmp_path: Path) -> None:
+def test_attach_follows_a_detached_run_that_outlives_the_terminal(
+    tmp_path: Path, roberta_tokenizer: Path
+) -> None:
     """`studio attach` in tmux shows step and loss moving; killing tmux leaves the run training."""
     from studio.model.build import config_from_preset
     from studio.train import runs
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(itertools.islice(iter_demo_lines(seed=3), 1500)) + "\n", encoding="utf-8")
-    tokenizer = make_tokenizer(tmp_path / "tokenizer")
+    tokenizer = roberta_tokenizer
     config = config_from_preset("tiny-cpu", str(corpus), str(tokenizer), name="tmux-attach").with_overrides(
         TINY
     )
