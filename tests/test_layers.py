@@ -40,7 +40,10 @@ def test_core_never_imports_textual() -> None:
 
 def test_app_does_not_import_heavy_libraries() -> None:
     """Importing the app (and every screen) loads no torch, transformers or datasets."""
-    loaded = _modules_after_import("studio.tui.app", "studio.cli")
+    from studio.tui.app import SCREEN_MODULES
+
+    screens = [target.partition(":")[0] for target in SCREEN_MODULES.values()]
+    loaded = _modules_after_import("studio.tui.app", "studio.cli", *screens)
     heavy = {"torch", "transformers", "datasets", "sentencepiece", "tokenizers"}
     assert not heavy & loaded
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -11,22 +13,34 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from studio.tui.commands import StudioCommands
-from studio.tui.screens.corpus import CorpusScreen
 from studio.tui.screens.help import HelpScreen
-from studio.tui.screens.model import ModelScreen
-from studio.tui.screens.runs import RunsScreen
-from studio.tui.screens.tokenizer import TokenizerScreen
-from studio.tui.screens.train import TrainScreen
 from studio.tui.widgets.chrome import SCREEN_TABS, StudioHeader
 from studio.workspace import Workspace
 
-SCREEN_CLASSES = {
-    "corpus": CorpusScreen,
-    "tokenizer": TokenizerScreen,
-    "model": ModelScreen,
-    "train": TrainScreen,
-    "runs": RunsScreen,
+# Each screen's module is imported on the first visit, so the first frame pays for one screen
+# (`studio vocab` never loads the charting code of the Model and Train screens).
+SCREEN_MODULES = {
+    "corpus": "studio.tui.screens.corpus:CorpusScreen",
+    "tokenizer": "studio.tui.screens.tokenizer:TokenizerScreen",
+    "model": "studio.tui.screens.model:ModelScreen",
+    "train": "studio.tui.screens.train:TrainScreen",
+    "runs": "studio.tui.screens.runs:RunsScreen",
 }
+
+
+def screen_class(mode: str) -> type[Screen]:
+    """The screen class of a mode, imported on first use."""
+    module, _, name = SCREEN_MODULES[mode].partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def screen_classes() -> dict[str, type[Screen]]:
+    """Every screen class by mode (imports them all: for help and tests, not for start-up)."""
+    return {mode: screen_class(mode) for mode in SCREEN_MODULES}
+
+
+def _new_screen(mode: str) -> Screen:
+    return screen_class(mode)()
 
 
 class StudioApp(App[int]):
@@ -34,7 +48,7 @@ class StudioApp(App[int]):
 
     TITLE = "Studio"
     CSS_PATH = "studio.tcss"
-    MODES: ClassVar[dict[str, Any]] = dict(SCREEN_CLASSES)
+    MODES: ClassVar[dict[str, Any]] = {mode: functools.partial(_new_screen, mode) for mode in SCREEN_MODULES}
     DEFAULT_MODE = "corpus"
     COMMANDS = App.COMMANDS | {StudioCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -65,7 +79,7 @@ class StudioApp(App[int]):
     def __init__(
         self, workspace: Workspace, animations: bool = True, start_screen: str = "corpus", **start: Any
     ) -> None:
-        self.start_screen = start_screen if start_screen in SCREEN_CLASSES else "corpus"
+        self.start_screen = start_screen if start_screen in SCREEN_MODULES else "corpus"
         # Start straight on that screen (read by App.__init__): the Corpus screen is not mounted
         # first, so it never mistakes `studio vocab`'s start_path for a corpus.
         self.DEFAULT_MODE = self.start_screen  # type: ignore[misc]
@@ -85,7 +99,7 @@ class StudioApp(App[int]):
         return self.start_args if mode == self.start_screen else {}
 
     def action_show(self, mode: str) -> None:
-        if mode in SCREEN_CLASSES and mode != self.current_mode:
+        if mode in SCREEN_MODULES and mode != self.current_mode:
             self.switch_mode(mode)
 
     def action_help(self) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Footer, Tabs
 
-from studio.tui.app import SCREEN_CLASSES, StudioApp
+from studio.tui.app import SCREEN_MODULES, StudioApp, screen_class, screen_classes
 from studio.tui.screens.help import HelpScreen
 from studio.tui.widgets.chrome import StudioHeader
 from studio.workspace import open_workspace
@@ -23,12 +23,12 @@ async def test_every_screen_by_number_key(workspace, size: tuple[int, int]) -> N
     """Keys 1-5 reach the five screens, each with header, tab bar and footer."""
     app = StudioApp(workspace)
     async with app.run_test(size=size) as pilot:
-        for key, mode in zip("12345", SCREEN_CLASSES, strict=True):
+        for key, mode in zip("12345", SCREEN_MODULES, strict=True):
             await pilot.press(key)
             await pilot.pause()
             assert app.current_mode == mode
             screen = app.screen
-            assert isinstance(screen, SCREEN_CLASSES[mode])
+            assert isinstance(screen, screen_class(mode))
             assert screen.query_one(StudioHeader) and screen.query_one(Footer)
             assert screen.query_one(Tabs).active == mode
 
@@ -71,7 +71,7 @@ async def test_every_binding_has_id_and_tooltip(workspace) -> None:  # type: ign
         for b in base.BINDINGS
         if isinstance(b, Binding)
     }
-    for owner in (StudioApp, *SCREEN_CLASSES.values(), HelpScreen):
+    for owner in (StudioApp, *screen_classes().values(), HelpScreen):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and (binding.key, binding.action) not in textuals:
                 assert binding.id, f"{owner.__name__}: {binding.key} has no id"

@@ -36,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
         self.underneath = underneath
 
     def compose(self) -> ComposeResult:
-        from studio.tui.app import SCREEN_CLASSES, StudioApp
+        from studio.tui.app import StudioApp, screen_classes
 
         current = type(self.underneath)
         parts: list[Static] = []
@@ -46,7 +46,7 @@ class HelpScreen(ModalScreen[None]):
         # "Everywhere" first: a screen with many keys must not push the app's own keys out of view.
         parts.append(Static(_bindings_table("Everywhere", StudioApp.BINDINGS)))
         parts.append(Static(_bindings_table(f"{getattr(current, 'TITLE', '')} screen", current.BINDINGS)))
-        for cls in SCREEN_CLASSES.values():
+        for cls in screen_classes().values():
             if cls is not current and cls.BINDINGS:
                 parts.append(Static(_bindings_table(f"{cls.TITLE} screen", cls.BINDINGS)))
         parts.append(Static(Text("ctrl+p opens the command palette: every action by name.")))
