@@ -35,10 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_names(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
+    commands = _command_names(parser)
     first = next((a for a in args_list if a != "--debug"), None)
     if first is None or (first not in commands and not first.startswith("-")):
         args_list.insert(args_list.index(first) if first else len(args_list), "open")  # `studio [WORKSPACE]`
