@@ -3,7 +3,7 @@ app's memory after following a 1,000,000-step run.
 
 The app runs headless (`run_test`) in this process; a feeder thread plays a worker at 1,000
 events/s, either on a queue (a run started here) or appended to an `events.jsonl` through the
-real `EventWriter` (a run attached from another terminal: its writer flushes every 0.5 s).
+real `EventWriter` (a run attached from another terminal: its writer flushes every 0.2 s).
 
 - event-to-screen: from an event's creation to the end of the screen's update that shows it;
 - key press: from a key event entering the app (the path a terminal's key takes) to its action;
