@@ -8,33 +8,13 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-
-def _count(n: float | None) -> str:
-    if n is None:
-        return "–"
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.3g}{unit}"
-    return f"{n:.3g}" if isinstance(n, float) else str(n)
-
-
-def _bytes(n: float | None) -> str:
-    if n is None:
-        return "–"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+from studio.model.estimate import human_bytes as _bytes
+from studio.model.estimate import human_count as _count
+from studio.model.estimate import human_seconds
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "measure to know"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h {minutes}m" if hours else f"{minutes}m {secs}s" if minutes else f"{secs}s"
+    return "measure to know" if seconds is None else human_seconds(seconds)
 
 
 class EstimatesView(Static):
