@@ -23,8 +23,9 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from pathlib import Path
+
+from startup import seconds_to_frame  # benchmarks/ is this script's folder, first on sys.path
 
 PYTHON = sys.executable
 STUDIO = str(Path(sys.executable).parent / "studio")
@@ -164,37 +165,7 @@ def first_frame(folder: Path, workspace: Path) -> float | None:
     """Seconds until `studio vocab` shows the Tokenizer screen in tmux; None without tmux."""
     if not shutil.which("tmux"):
         return None
-    socket, name = f"studio-tok-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:8]
-    start = time.perf_counter()
-    subprocess.run(
-        [
-            "tmux",
-            "-L",
-            socket,
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            f"{STUDIO} vocab {folder} -w {workspace}",
-        ],
-        check=True,
-        env=ENV,
-    )
-    try:
-        while time.perf_counter() - start < 30:
-            screen = subprocess.run(
-                ["tmux", "-L", socket, "capture-pane", "-p", "-t", name], capture_output=True, text=True
-            ).stdout
-            if "Studio · Tokenizer" in screen or "Inspect" in screen:
-                return time.perf_counter() - start
-            time.sleep(0.005)
-        return None
-    finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    return seconds_to_frame(f"{STUDIO} vocab {folder} -w {workspace}", "Studio · Tokenizer")
 
 
 def main() -> None:
