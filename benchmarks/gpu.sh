@@ -6,6 +6,7 @@
 #   benchmarks/gpu.sh                 full size (about 2-4 minutes on an H100/H200)
 #   benchmarks/gpu.sh --smoke         tiny sizes, any device, to check the script (or STUDIO_GPU_SMOKE=1)
 #   benchmarks/gpu.sh --only studio,plain-loop
+#   benchmarks/gpu.sh --corpus FILE      a real corpus (one document per line) instead of the demo one
 #
 # Wheels for what the machine lacks (datasets, dill, multiprocess, ...) may be carried in .whl/.
 set -euo pipefail

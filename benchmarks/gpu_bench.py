@@ -208,6 +208,12 @@ def main() -> int:
     parser.add_argument(
         "--work", default=None, help="folder for the corpus and tokenizer (default: a temp dir)"
     )
+    parser.add_argument(
+        "--corpus",
+        default=None,
+        help="a plain-text corpus (one document per line) instead of the generated demo corpus, "
+        "e.g. a real Esperanto dump, whose short lines make the recipe's batches mostly padding",
+    )
     args = parser.parse_args()
 
     import torch
@@ -236,11 +242,16 @@ def main() -> int:
     from studio.corpus.demo import write_demo_corpus
 
     t0 = time.perf_counter()
-    corpus = write_demo_corpus(work / "demo.txt", n_lines=sizes["corpus_lines"])
-    log(
-        f"demo corpus: {sizes['corpus_lines']:,} lines, {corpus.stat().st_size / 1e6:.1f} MB "
-        f"({time.perf_counter() - t0:.1f} s)"
-    )
+    if args.corpus:
+        corpus = Path(args.corpus)
+        log(f"corpus {corpus.name}: {corpus.stat().st_size / 1e6:.1f} MB")
+    else:
+        corpus = write_demo_corpus(work / "demo.txt", n_lines=sizes["corpus_lines"])
+        log(
+            f"demo corpus: {sizes['corpus_lines']:,} lines, {corpus.stat().st_size / 1e6:.1f} MB "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
+    results["corpus"] = corpus.name
     t0 = time.perf_counter()
     tokenizer_dir = work / "tokenizer"
     tokenizer = train_bytelevel_tokenizer(corpus, tokenizer_dir, vocab_size=sizes["vocab_size"])
