@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.config import DataConfig, ModelConfig, RunConfig, StudioConfig
+from studio.model.presets import PRESETS
 from studio.train.bench import (
     Measurement,
     device_name,
@@ -44,14 +45,7 @@ from studio.train.bench import (
 FULL = {
     "corpus_lines": 120_000,
     "vocab_size": 52_000,
-    "model": {
-        "hidden_size": 768,
-        "num_hidden_layers": 6,
-        "num_attention_heads": 12,
-        "intermediate_size": 3072,
-        "max_position_embeddings": 514,
-        "type_vocab_size": 1,
-    },
+    "model": dict(PRESETS["esperberto-84m"].model),  # the blog's RoBERTa, as users get it
     "block": 512,
     "recipe_block": 128,
     "recipe_batch": 64,
