@@ -29,12 +29,17 @@ from journey_helpers import (
 pytestmark = pytest.mark.slow
 
 
-def _field_re(label: str, tail: str) -> re.Pattern[str]:
-    return re.compile(rf"{re.escape(label)} +\S*{tail}")
+def _field_value(screen: str, label: str) -> str | None:
+    """What the screen shows after `label` on its line (the input's visible text), or None."""
+    shown = re.search(rf"^ *{re.escape(label)} +(.*?) *$", screen, re.MULTILINE)
+    return shown.group(1) if shown else None
 
 
 def _focus_input(tmux, label: str, attempts: int = 14) -> None:  # type: ignore[no-untyped-def]
-    """Tab until the input labelled `label` has the focus, found by typing a 9 and seeing where it lands."""
+    """Tab until the input labelled `label` has the focus, found by typing a 9 and seeing where it lands.
+
+    The 9 counts only where it ends the field's text: a path shown in the field may hold a 9 already
+    (pytest's temporary folders are numbered)."""
     for _ in range(attempts):
         before = tmux.screen()
         type_keys(tmux, "End")
@@ -46,9 +51,9 @@ def _focus_input(tmux, label: str, attempts: int = 14) -> None:  # type: ignore[
             after = tmux.screen()
         if after != before:
             type_keys(tmux, "BSpace")  # the 9 landed somewhere: take it back
-            landed = _field_re(label, "9")
-            if landed.search(after) and not landed.search(before):
-                tmux.wait_for(lambda s, landed=landed: not landed.search(s), timeout=10)
+            typed = _field_value(after, label)
+            if typed is not None and typed.endswith("9") and typed != _field_value(before, label):
+                tmux.wait_for(lambda s, typed=typed: _field_value(s, label) != typed, timeout=10)
                 return
         type_keys(tmux, "Tab")
     pytest.fail(f"could not focus the {label!r} input; the screen was:\n{tmux.screen()}")
