@@ -14,23 +14,6 @@ from tmux_driver import STUDIO, TmuxSession
 
 # One BLAS thread per process: the journey's processes share two cores.
 QUIET_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-# The blog's model, shrunk in place to a size that trains in seconds on a CPU.
-CPU_SIZE = (
-    "model.hidden_size=32",
-    "model.num_hidden_layers=1",
-    "model.num_attention_heads=2",
-    "model.intermediate_size=64",
-    "model.max_position_embeddings=66",
-    "data.block_size=64",
-    "data.validation_split=0.02",
-    "train.per_device_train_batch_size=8",
-    "train.max_steps=8",
-    "train.logging_steps=2",
-    "train.save_steps=4",
-    "train.eval_steps=4",
-    "train.warmup_steps=0",
-    "studio.probe_every=4",
-)
 
 
 def type_keys(tmux: TmuxSession, *keys: str, pause: float = 0.25) -> None:

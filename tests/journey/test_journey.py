@@ -1,20 +1,20 @@
 """The user's journey (docs: DESIGN.md, "The user's journey") through the real `studio` binary in tmux.
 
-Steps the screens cannot do yet are done headless and say so in a comment: the Model screen's form
-has no field for `studio.probe_every`, `train.save_steps` or `train.logging_steps`, so the run
-config (the blog's preset shrunk to CPU size) is written with `studio config init --set ...` and
-started with `studio train --detach`; everything else is keys in a terminal, checked on screen.
+The RoBERTa path is keys only: tokenizer trained on the Tokenizer screen, the blog's preset chosen and
+shrunk to CPU size in the Model form, the run started there (ctrl+t) and followed on the Train and Runs
+screens. The Reformer path trains its tokenizer by keys and starts its two runs headless
+(`studio config init` + `studio train --detach`), then follows the causal one with `studio attach`.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from pathlib import Path
 
 import pytest
 from journey_helpers import (
-    CPU_SIZE,
     final_files,
     probes_of,
     reveal_probes,
@@ -25,6 +25,8 @@ from journey_helpers import (
     wait_first_probe,
     wait_run_end,
 )
+
+from studio.config import load_config
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +71,87 @@ def _fill(tmux, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+# The blog's preset shrunk to CPU size, field by field in the Model form's order (top to bottom).
+FORM_CPU_SIZE = (
+    ("studio.name", "esperberto"),
+    ("model.hidden_size", "32"),
+    ("model.num_hidden_layers", "1"),
+    ("model.num_attention_heads", "2"),
+    ("model.intermediate_size", "64"),
+    ("model.max_position_embeddings", "66"),
+    ("data.block_size", "64"),
+    ("train.per_device_train_batch_size", "8"),
+    ("train.warmup_steps", "0"),
+    ("train.max_steps", "8"),
+    ("train.logging_steps", "2"),
+    ("train.save_steps", "4"),
+    ("studio.probe_every", "4"),
+)
+
+
+def _form_focused(screen: str) -> str | None:
+    """The name on the Model form's help line (the line under its rule), which names the focused widget."""
+    lines = screen.splitlines()
+    for rule, line in itertools.pairwise(lines):
+        if rule.startswith("─" * 20):
+            return line.strip().split("  ", 1)[0] or None
+    return None
+
+
+def _form_focus(tmux, field: str, attempts: int = 60) -> None:  # type: ignore[no-untyped-def]
+    """Tab forward until the Model form's help line names `field`.
+
+    After each Tab the walk waits for the help line to change: under load it can lag a frame behind the
+    focus, and reading it early would stop the walk one field too late."""
+    shown = _form_focused(tmux.screen())
+    for _ in range(attempts):
+        if shown == field:
+            return
+        type_keys(tmux, "Tab", pause=0.1)
+        deadline = time.monotonic() + 3.0
+        before = shown
+        while shown == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+            shown = _form_focused(tmux.screen())
+    pytest.fail(f"Tab never reached {field!r}; the screen was:\n{tmux.screen()}")
+
+
+def _form_set(tmux, field: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """Replace a Model form field's value by keys and wait until the form shows it."""
+    _form_focus(tmux, field)
+    type_keys(tmux, "C-a", "C-k")
+    type_text(tmux, value)
+    label = field.split(".", 1)[1]
+    shown = re.compile(rf"\b{re.escape(label)} +{re.escape(value)}(?= |$)", re.MULTILINE)
+    tmux.wait_for(lambda s: shown.search(s) is not None, timeout=20)
+
+
+def _only_run(workspace: Path, timeout: float = 60) -> str:
+    """The id of the workspace's one run, once its folder exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [p.name for p in (workspace / "runs").glob("*") if p.is_dir()]
+        if found:
+            assert len(found) == 1, found
+            return found[0]
+        time.sleep(0.2)
+    pytest.fail(f"no run folder under {workspace / 'runs'} after {timeout:.0f} s")
+
+
+def _shrink_the_blog_preset_in_the_form(tmux) -> None:  # type: ignore[no-untyped-def]
+    """Model screen: preset esperberto-84m (arrow keys in its list), then every CPU-size field typed in."""
+    type_keys(tmux, "3")
+    tmux.wait_for(lambda s: re.search(r"hidden_size +128\b", s) is not None, timeout=90)  # tiny-cpu drafted
+    _form_focus(tmux, "preset")
+    type_keys(tmux, "Enter", pause=0.6)
+    type_keys(tmux, "Up", pause=0.4)  # esperberto-84m is listed just above tiny-cpu
+    type_keys(tmux, "Enter", pause=0.6)
+    tmux.wait_for(lambda s: re.search(r"hidden_size +768\b", s) is not None, timeout=90)
+    for field, value in FORM_CPU_SIZE:
+        _form_set(tmux, field, value)
+    tmux.wait_for("No problems", timeout=90)
+
+
 KINDS = ("bytelevel-bpe", "wordpiece", "unigram", "sentencepiece-unigram", "sentencepiece-bpe")
 CORPUS = "ws/corpora/demo-esperanto.txt"  # relative to the app's working folder (tmp_path)
 
@@ -108,7 +191,7 @@ def _train_tokenizer_in_the_app(tmux, kind: str, vocab: int, sample: int, out: s
 
 
 def test_roberta_journey_like_the_blog(tmp_path: Path) -> None:
-    """Demo corpus -> byte-level BPE (keys) -> esperberto-84m shrunk -> train -> fill-mask probe on screen
+    """Demo corpus -> byte-level BPE (keys) -> esperberto-84m shrunk in the Model form (keys) -> train -> fill-mask probe on screen
     -> Runs shows completed -> final/ loads with pipeline("fill-mask")."""
     started = time.monotonic()
     workspace = tmp_path / "ws"
@@ -119,40 +202,20 @@ def test_roberta_journey_like_the_blog(tmp_path: Path) -> None:
         _train_tokenizer_in_the_app(tmux, "bytelevel-bpe", vocab=1000, sample=3000, out="bpe")
         tmux.wait_for(lambda s: ("<mask>" in s and "1,000" in s) or "1000" in s, timeout=30)
 
-        # Headless (the form has no probe_every/save_steps fields yet): the blog's preset, shrunk.
-        config = tmp_path / "esperberto.yaml"
-        corpus = workspace / "corpora" / "demo-esperanto.txt"
-        made = studio(
-            "config",
-            "init",
-            "--preset",
-            "esperberto-84m",
-            "--corpus",
-            str(corpus),
-            "--tokenizer",
-            str(workspace / "tokenizers" / "bpe"),
-            "--name",
-            "esperberto",
-            "--out",
-            str(config),
-            *(arg for item in CPU_SIZE for arg in ("--set", item)),
-        )
-        assert made.returncode == 0 and "problem" not in made.stdout, made.stdout + made.stderr
-        launched = studio("train", str(config), "--detach", "-w", str(workspace))
-        assert launched.returncode == 0, launched.stderr
-        run_id = launched.stdout.strip().splitlines()[-1]
-
-        type_keys(tmux, "5")  # Runs: the run is listed; Enter attaches to it on the Train screen
-        tmux.wait_for(lambda s: "Studio · Runs" in s and run_id[:15] in s, timeout=60)
-        type_keys(tmux, "Enter")
+        _shrink_the_blog_preset_in_the_form(tmux)
+        type_keys(tmux, "C-t")  # save configs/esperberto.yaml and start the run: the Train screen follows it
         tmux.wait_for(lambda s: "Studio · Train" in s and "esperberto" in s, timeout=60)
+        saved = load_config(workspace / "configs" / "esperberto.yaml")  # what the form typed, saved
+        assert saved.model.fields["hidden_size"] == 32 and saved.train["max_steps"] == 8, saved.to_dict()
+        assert saved.studio.probe_every == 4 and saved.data.block_size == 64, saved.to_dict()
+        run_id = _only_run(workspace)
         wait_first_probe(workspace / "runs" / run_id)
         screen = reveal_probes(tmux)
         assert "<mask>" in screen and "→" in screen, screen  # the masked sentence and its predictions
         run = wait_run_end(workspace, run_id)
         assert run["state"] == "completed", run
         type_keys(tmux, "5")
-        tmux.wait_for(lambda s: "Studio · Runs" in s and "completed" in s, timeout=60)
+        tmux.wait_for(lambda s: "Studio · Runs" in s and run_id[:15] in s and "completed" in s, timeout=60)
         type_keys(tmux, "q")
         tmux.wait_exit(timeout=30)
     finally:

@@ -123,6 +123,24 @@ async def test_reformer_for_causal_lm_needs_its_rules(app: StudioApp) -> None:
         assert "model.axial_pos_shape" in fields
 
 
+async def test_help_line_names_what_has_the_focus(app: StudioApp) -> None:
+    """Tab walks fields and choices alike; the line under the form names each (keyboard users read it)."""
+    from textual.widgets import Select, Static
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        help_line = screen.query_one("#field-help", Static)
+        screen.query_one("#choose-preset", Select).focus()
+        await pilot.pause()
+        assert str(help_line.render()).startswith("preset  Starting values")
+        await pilot.press("tab", "tab", "tab")  # tokenizer, corpus, then the run name
+        assert str(help_line.render()).startswith("studio.name  Run name")
+        screen.query_one(ProblemList).focus()
+        await pilot.pause()
+        assert str(help_line.render()) == "Field help appears here."
+
+
 async def test_save_writes_a_run_config(app: StudioApp, workspace_dir: Path) -> None:
     """ctrl+s writes configs/NAME.yaml under the workspace, loadable as a run config."""
     async with app.run_test(size=(120, 40)) as pilot:

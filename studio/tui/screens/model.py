@@ -61,6 +61,17 @@ TRAIN_FIELDS: dict[str, str] = {
 }
 
 
+FIELD_HELP_IDLE = "Field help appears here."
+# The choices above the fields, with their line of help (shown when one has the focus).
+CHOICE_HELP: dict[str, str] = {
+    "arch": "Model family; changing it starts again from its first preset.",
+    "task": "mlm: masked LM (fill-mask), clm: causal LM (generation).",
+    "preset": "Starting values for every field below; the edits you make come after.",
+    "tokenizer": "A tokenizer of this workspace; its vocabulary size and special ids fill the model fields.",
+    "corpus": "The text to train on, from the workspace's corpora/.",
+}
+
+
 class ConfigDrafted(Message):
     """A new starting config (from a preset, or with a new tokenizer's vocabulary) and its field info."""
 
@@ -186,7 +197,7 @@ class ModelScreen(StudioScreen):
                     with Vertical(id="train-fields"):
                         for name, help_text in TRAIN_FIELDS.items():
                             yield FieldRow(name, None, help_text=help_text)
-                yield Static(Text("Field help appears here."), id="field-help")
+                yield Static(Text(FIELD_HELP_IDLE), id="field-help")
             with VerticalScroll(id="model-side"):
                 yield ProblemList(id="problems")
                 yield EstimatesView(id="estimates")
@@ -365,13 +376,21 @@ class ModelScreen(StudioScreen):
         self._mark_fields({field})
 
     def on_descendant_focus(self, event: Any) -> None:
+        """The help line names what has the focus: a field (with its help) or one of the choices."""
         widget: Widget | None = event.widget
-        while widget is not None and not isinstance(widget, FieldRow):
+        while widget is not None and not isinstance(widget, FieldRow | Select):
             widget = widget.parent if isinstance(widget.parent, Widget) else None
         if isinstance(widget, FieldRow):
-            text = Text(widget.field, style="bold")
-            text.append(f"  {widget.help_text}" if widget.help_text else "")
-            self.query_one("#field-help", Static).update(text)
+            name, help_text = widget.field, widget.help_text
+        elif isinstance(widget, Select) and (widget.id or "").startswith("choose-"):
+            name = (widget.id or "").removeprefix("choose-")
+            help_text = CHOICE_HELP.get(name, "")
+        else:  # the side panels: the line says so rather than keep naming a field
+            self.query_one("#field-help", Static).update(Text(FIELD_HELP_IDLE))
+            return
+        text = Text(name, style="bold")
+        text.append(f"  {help_text}" if help_text else "")
+        self.query_one("#field-help", Static).update(text)
 
     # --- checking --------------------------------------------------------------------------------------
 
