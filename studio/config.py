@@ -258,6 +258,32 @@ def check_hf_fields(config: RunConfig) -> None:
                 f"TrainingArguments fields include: {_some(train_fields)}",
             )
         _check_value(f"train.{key}", value, train_fields[key])
+    _check_report_to(config.train.get("report_to"))
+
+
+def _check_report_to(value: Any) -> None:
+    """Each `train.report_to` integration must be one transformers knows and one that is installed:
+    otherwise the Trainer fails only once the run has started."""
+    names = [value] if isinstance(value, str) else list(value or [])
+    names = [name for name in names if name not in ("none", "all")]
+    if not names:
+        return
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    available = set(get_available_reporting_integrations())
+    for name in names:
+        if name not in INTEGRATION_TO_CALLBACK:
+            raise ConfigError(
+                f"train.report_to: no integration named {name!r}{_did_you_mean(name, list(INTEGRATION_TO_CALLBACK))}",
+                f"integrations: {', '.join(sorted(INTEGRATION_TO_CALLBACK))} (or none)",
+            )
+        if name not in available:
+            raise ConfigError(
+                f"train.report_to: {name} is not installed",
+                f"install it (`pip install {name.replace('_', '-')}`) or set train.report_to=none; Studio's own events "
+                "are always written",
+            )
 
 
 def training_argument_types() -> dict[str, Any]:

@@ -75,6 +75,21 @@ def test_hf_fields_are_checked_against_the_real_classes() -> None:
     check_hf_fields(_config())  # the valid one passes
 
 
+def test_report_to_names_unknown_and_missing_integrations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`train.report_to` is checked before a run starts: a typo gets the close match, a tracker that is
+    not installed says how to install it (the Trainer would fail only inside the worker)."""
+    with pytest.raises(ConfigError, match="no integration named 'tensorbord'.*did you mean 'tensorboard'"):
+        check_hf_fields(_config().with_overrides(["train.report_to=tensorbord"]))
+    check_hf_fields(_config().with_overrides(["train.report_to=[tensorboard]"]))  # installed with [test]
+    check_hf_fields(_config().with_overrides(["train.report_to=none"]))
+    import transformers.integrations
+
+    monkeypatch.setattr(transformers.integrations, "get_available_reporting_integrations", lambda: [])
+    with pytest.raises(ConfigError, match="train.report_to: wandb is not installed") as info:
+        check_hf_fields(_config().with_overrides(["train.report_to=wandb"]))
+    assert "pip install wandb" in info.value.hint and "report_to=none" in info.value.hint
+
+
 def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
     """A file that is not YAML: the error gives file, line and column."""
     path = tmp_path / "bad.yaml"

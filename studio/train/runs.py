@@ -45,6 +45,7 @@ STATUS_FILE = "status.json"
 LOCK_FILE = "run.lock"
 CHECKPOINTS_DIR = "checkpoints"
 FINAL_DIR = "final"
+TENSORBOARD_DIR = "tensorboard"  # with `train.report_to: tensorboard`
 CONTROL_DIR = "control"
 RANKS_DIR = "ranks"
 

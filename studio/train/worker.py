@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import json
@@ -655,7 +656,12 @@ class _Session:
             values.setdefault("ddp_find_unused_parameters", False)
         values.setdefault("disable_tqdm", True)
         if values.get("report_to") not in (None, "none", []):
-            values.setdefault("logging_dir", str(self.run_dir / "logs"))
+            # TensorBoard writes beside the run's own events (not under checkpoints/): transformers 5
+            # reads the folder from the environment, 4.x from `logging_dir`.
+            board = str(self.run_dir / runs.TENSORBOARD_DIR)
+            os.environ.setdefault("TENSORBOARD_LOGGING_DIR", board)
+            if any(f.name == "logging_dir" for f in dataclasses.fields(transformers.TrainingArguments)):
+                values.setdefault("logging_dir", board)
         if config.data.validation_split and "eval_strategy" not in config.train:
             values["eval_strategy"] = "steps"
             values.setdefault("eval_steps", values.get("save_steps") or 500)

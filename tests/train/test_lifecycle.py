@@ -35,10 +35,11 @@ def events_of(run_dir: Path) -> list:
 
 @pytest.fixture(scope="module")
 def completed_run(tmp_path_factory, tiny_config):
-    """One run trained in the foreground by `studio train`, with an on_finish hook."""
+    """One run trained in the foreground by `studio train`, with an on_finish hook, reporting to
+    TensorBoard as well (`train.report_to`, as with the Trainer)."""
     root = tmp_path_factory.mktemp("foreground")
     config_path = root / "tiny.yaml"
-    config = tiny_config()
+    config = tiny_config("train.report_to=[tensorboard]")
     config.studio.on_finish = (
         f'{sys.executable} -c "import os, json; json.dump({{k: v for k, v in '
         f"os.environ.items() if k.startswith('STUDIO_')}}, open('{root / 'hook.json'}', 'w'))\""
@@ -87,6 +88,23 @@ def test_events_record_the_whole_run(completed_run):
     finished = events[-1]
     assert isinstance(finished, Finished) and finished.state == "completed" and finished.step == 6
     assert finished.figures["final_loss"] == steps[-1].loss and finished.figures["final_eval_loss"]
+
+
+def test_tensorboard_gets_the_same_losses(completed_run):
+    """report_to=tensorboard writes event files in runs/<id>/tensorboard/ (not under checkpoints/) with
+    the loss of every logged step, equal to Studio's own step events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    board = completed_run["run_dir"] / runs.TENSORBOARD_DIR
+    assert list(board.glob("events.out.tfevents.*")), sorted(
+        p.name for p in completed_run["run_dir"].iterdir()
+    )
+    scalars = EventAccumulator(str(board)).Reload()
+    logged = {e.step: e.value for e in scalars.Scalars("train/loss")}
+    steps = [e for e in events_of(completed_run["run_dir"]) if isinstance(e, Step)]
+    assert sorted(logged) == [s.step for s in steps]
+    assert all(logged[s.step] == pytest.approx(s.loss, rel=1e-5) for s in steps)
+    assert [e.step for e in scalars.Scalars("eval/loss")] == [3, 6]
 
 
 def test_final_model_loads_with_plain_transformers(completed_run):
