@@ -3,6 +3,7 @@ goto-line latency, and memory while browsing.
 
     .venv/bin/python benchmarks/corpus.py            # 1 GB file in a temp dir, deleted afterwards
     .venv/bin/python benchmarks/corpus.py --gb 5     # the 5 GB variant (needs ~5 GB of free disk)
+    .venv/bin/python benchmarks/corpus.py --file F --skip-app --repeat 3   # an existing file, medians
 
 The file is Esperanto-like text from the demo generator, every line made distinct (a copy number
 in front), so duplicate detection works as hard as it can. The page cache is warmed first: the
@@ -160,16 +161,20 @@ def main() -> int:
     )
     parser.add_argument("--dir", default=None, help="where to write the file (default: a temp dir)")
     parser.add_argument("--skip-app", action="store_true", help="skip the app (Pilot) measurement")
+    parser.add_argument("--file", default=None, help="measure this file instead of generating one (kept)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="statistics runs per setting; the median is shown (default 1)"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="studio-corpus-bench-", dir=args.dir))
-    path = folder / "corpus.txt"
+    path = Path(args.file) if args.file else folder / "corpus.txt"
     rows: list[tuple[str, str]] = []
     try:
-        size = int(args.gb * 1e9)
-        _, seconds = timed(lambda: generate(path, size))
+        if not args.file:
+            _, seconds = timed(lambda: generate(path, int(args.gb * 1e9)))
+            print(f"generated {path.stat().st_size / 1e9:.2f} GB in {seconds:.1f} s", file=sys.stderr)
         size = path.stat().st_size
-        print(f"generated {size / 1e9:.2f} GB in {seconds:.1f} s", file=sys.stderr)
         warm(path)
 
         cpu = cpu_seconds()
@@ -207,15 +212,23 @@ def main() -> int:
             rows.append(("app: first page on screen", f"{first_page * 1000:.0f} ms (includes app start)"))
             rows.append(("app: RSS while browsing", f"{rss:.0f} MB (whole process)"))
 
-        for workers in (1, os.cpu_count() or 1):
-            cpu = cpu_seconds()
-            stats, stats_seconds = timed(lambda workers=workers: compute_stats(path, workers=workers))
-            assert stats.lines == index.newlines and stats.bytes == size
-            used = cpu_seconds() - cpu
-            label = f"statistics, {workers} process{'es' if workers > 1 else ''}"
-            rows.append((label, rate(size, stats_seconds, used, 1e6, "MB")))
-            if workers > 1:  # what the worker processes would give with their CPUs to themselves
-                rows.append(("  if each had a free CPU", f"{size / (used / workers) / 1e6:.0f} MB/s"))
+        # one process, then the default (one worker process per CPU for a corpus this big)
+        for workers in (1, None):
+            walls, cpus = [], []
+            for _ in range(args.repeat):
+                cpu = cpu_seconds()
+                stats, stats_seconds = timed(lambda workers=workers: compute_stats(path, workers=workers))
+                assert stats.lines == index.newlines and stats.bytes == size
+                walls.append(stats_seconds)
+                cpus.append(cpu_seconds() - cpu)
+            wall, used = statistics.median(walls), statistics.median(cpus)
+            label = "statistics, 1 process" if workers == 1 else "statistics, default (worker processes)"
+            rows.append((label, rate(size, wall, used, 1e6, "MB")))
+            if args.repeat > 1:
+                rows.append(("  runs (MB/s wall)", ", ".join(f"{size / w / 1e6:.0f}" for w in walls)))
+            if workers is None:  # what the workers would give with the CPUs to themselves
+                cpus_used = min(len(os.sched_getaffinity(0)), 8)
+                rows.append(("  if each had a free CPU", f"{size / (used / cpus_used) / 1e6:.0f} MB/s"))
         exactness = "exact" if stats.duplicates_exact else "estimate"
         rows.append(("  duplicate lines", f"{stats.duplicate_lines:,} ({exactness})"))
         rows.append(("RSS after statistics", f"{psutil.Process().memory_info().rss / 1e6:.0f} MB"))
