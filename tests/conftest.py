@@ -105,6 +105,12 @@ def build_roberta_tokenizer(out: Path, n_lines: int = 3000, vocab_size: int = 10
 
 
 @pytest.fixture(scope="session")
+def make_roberta_tokenizer() -> Callable[..., Path]:
+    """`make_roberta_tokenizer(out, n_lines=..., vocab_size=...)`, for tests that need their own size."""
+    return build_roberta_tokenizer
+
+
+@pytest.fixture(scope="session")
 def roberta_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One shared tiny byte-level BPE (vocab 1000, RoBERTa specials) for the whole session."""
     return build_roberta_tokenizer(tmp_path_factory.mktemp("roberta-tokenizer") / "bpe")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,29 +26,11 @@ def corpus_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bpe_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A byte-level BPE with RoBERTa's specials, saved as a `PreTrainedTokenizerFast` directory."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    trainer = ByteLevelBPETokenizer()
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    trainer.train_from_iterator(
-        _lines(), vocab_size=600, min_frequency=2, special_tokens=specials, show_progress=False
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=trainer._tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        mask_token="<mask>",
-        cls_token="<s>",
-        sep_token="</s>",
-    )
-    out = tmp_path_factory.mktemp("tok") / "bpe"
-    fast.save_pretrained(out)
-    return out
+def bpe_tokenizer(
+    tmp_path_factory: pytest.TempPathFactory, make_roberta_tokenizer: Callable[..., Path]
+) -> Path:
+    """A byte-level BPE (vocab 600) with RoBERTa's specials, saved as a `RobertaTokenizerFast` directory."""
+    return make_roberta_tokenizer(tmp_path_factory.mktemp("tok") / "bpe", n_lines=TRAIN_LINES, vocab_size=600)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,27 +20,15 @@ from studio.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workspace_dir(
+    tmp_path_factory: pytest.TempPathFactory, make_roberta_tokenizer: Callable[..., Path]
+) -> Path:
     """A workspace with a small corpus and a byte-level BPE tokenizer (trained here with `tokenizers`)."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
-
     root = tmp_path_factory.mktemp("model-screen")
     lines = list(itertools.islice(iter_demo_lines(), 2000))
     (root / "ws" / "corpora").mkdir(parents=True)
     (root / "ws" / "corpora" / "demo.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    trainer = ByteLevelBPETokenizer()
-    trainer.train_from_iterator(
-        lines, vocab_size=500, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False
-    )
-    PreTrainedTokenizerFast(
-        tokenizer_object=trainer._tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        mask_token="<mask>",
-    ).save_pretrained(root / "ws" / "tokenizers" / "bpe")
+    make_roberta_tokenizer(root / "ws" / "tokenizers" / "bpe", n_lines=2000, vocab_size=500)
     return root
 
 
