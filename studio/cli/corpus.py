@@ -17,7 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser("stats", help="lines, bytes, chars, words, duplicates, ... of a corpus")
     _add_source_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--workers", type=int, default=1, help="processes counting big corpora (default 1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes counting a big corpus (default: one per CPU; 1 counts in this process)",
+    )
     p.set_defaults(func=run_stats)
 
     p = commands.add_parser("search", help="find a string or a regular expression, with line numbers")
@@ -91,7 +96,7 @@ def run_stats(args: argparse.Namespace) -> int:
             _progress_printer(True),
             column=args.column,
             cache_dir=_cache_dir(args),
-            workers=max(1, args.workers),
+            workers=None if args.workers is None else max(1, args.workers),
         )
     finally:
         _clear_progress()
