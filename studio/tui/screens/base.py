@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Tabs
 
+from studio.errors import StudioError
 from studio.tui.widgets.chrome import ScreenTabs, StudioHeader
 
 if TYPE_CHECKING:
@@ -42,3 +43,12 @@ class StudioScreen(Screen):
     def on_screen_resume(self) -> None:
         self.query_one(ScreenTabs).active = self.MODE
         self.query_one(StudioHeader).run_state = self.studio.run_state
+
+    def notify_error(self, error: BaseException | None, title: str = "") -> None:
+        """Tell the user a background task failed: a `StudioError`'s message and hint, else the exception.
+        Markup is off: the text may quote a path or a corpus."""
+        if isinstance(error, StudioError):
+            text = error.message + (f"\n{error.hint}" if error.hint else "")
+        else:
+            text = f"{error.__class__.__name__}: {error}"
+        self.notify(text, title=title, severity="error", timeout=8, markup=False)

@@ -547,5 +547,4 @@ class ModelScreen(StudioScreen):
             error = event.worker.error
             if event.worker.group == "model-measure":
                 self._measure_cancel = None
-            text = error.message if isinstance(error, StudioError) else f"{error.__class__.__name__}: {error}"
-            self.notify(text, title=event.worker.description or "model", severity="error")
+            self.notify_error(error, title=event.worker.description or "model")

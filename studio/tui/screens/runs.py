@@ -19,7 +19,6 @@ from textual.notifications import SeverityLevel
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from studio.errors import StudioError
 from studio.tui.screens.base import StudioScreen
 from studio.tui.widgets.runs.compare import CompareScreen, read_loss_curve
 from studio.tui.widgets.runs.table import RunsTable
@@ -299,11 +298,6 @@ class RunsScreen(StudioScreen):
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.ERROR:
             return
-        error = event.worker.error
-        if isinstance(error, StudioError):
-            text = error.message + (f"\n{error.hint}" if error.hint else "")
-        else:
-            text = f"{error.__class__.__name__}: {error}"
-        self.notify(text, title="Runs", severity="error", timeout=8, markup=False)
+        self.notify_error(event.worker.error, title="Runs")
         if event.worker.group == "runs-change":
             self.action_refresh_runs()

@@ -536,9 +536,4 @@ class TokenizerScreen(StudioScreen):
                     )
         if worker.group == "tokenizer-load":
             self.query_one("#tok-status", Static).update(Text("No tokenizer open."))
-        if isinstance(error, StudioError):
-            self.notify(
-                error.message + (f"\n{error.hint}" if error.hint else ""), severity="error", markup=False
-            )
-        else:
-            self.notify(f"{error.__class__.__name__}: {error}", severity="error", markup=False)
+        self.notify_error(error)

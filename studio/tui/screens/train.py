@@ -23,7 +23,6 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from studio.errors import StudioError
 from studio.tui.bridge import EventSource, FileSource, QueueSource, RunBridge, RunSnapshot, RunUpdate
 from studio.tui.screens.base import StudioScreen
 from studio.tui.widgets.train.curves import Curve, CurveChart, MetricSpark
@@ -252,14 +251,9 @@ class TrainScreen(StudioScreen):
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.ERROR:
             return
-        error = event.worker.error
-        if isinstance(error, StudioError):
-            text = error.message + (f"\n{error.hint}" if error.hint else "")
-        else:
-            text = f"{error.__class__.__name__}: {error}"
         if event.worker.group == "run-launch" and self.snapshot is None:
             self._set_title(Text("No run followed", "dim"))
-        self.notify(text, title="Run", severity="error", timeout=8, markup=False)
+        self.notify_error(event.worker.error, title="Run")
 
     # --- live updates ------------------------------------------------------------------------------
 
