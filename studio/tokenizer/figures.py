@@ -2,16 +2,25 @@
 
 Figures: fertility (tokens per whitespace word), bytes and characters per token, the unknown
 rate, the share of the vocabulary used, and the share of words split into three or more pieces.
-Encoding is batched (`encode_batch_fast`, all cores); the per-word split is measured once per
-distinct word, so 100 MB of text takes seconds, not minutes.
+
+Most pipelines never join text across a space that follows a non-space character (byte-level
+BPE's regex, Metaspace, BERT's whitespace split): a line then encodes exactly as its pieces cut
+before such spaces ("la", " hundo", " kuras") encoded one by one. So the pieces are counted (by
+Arrow, in C++, for lines of words between single spaces) and each distinct piece is encoded once:
+100 MB takes seconds, not a minute. Other pipelines (SentencePiece's whole-line normalizer,
+truncation, an added token that strips the spaces after it, ...) encode every line, in batches.
 """
 
 from __future__ import annotations
 
+import json
 import random
+import re
+import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -20,7 +29,19 @@ from studio.errors import StudioError
 from studio.progress import CancelFlag, ProgressCallback, ProgressUpdate, no_progress
 from studio.tokenizer.vocab import Vocabulary
 
-_BATCH_LINES = 4000
+_BATCH_LINES = 4000  # lines encoded per call
+_COUNT_LINES = 100_000  # lines counted per Arrow call (fewer, bigger calls are faster)
+_BATCH_PIECES = 20_000  # distinct pieces or words encoded per call
+
+# Where a line may be cut: before a space that follows a non-space (Python's `\S`; a test checks
+# that the byte-level regex treats every such character as a non-space too). Matches tile the line.
+_PIECE = re.compile(r"(?:(?<=\S) )?(?:[^ ]|(?<!\S) )*")
+
+# Pipeline parts that keep "encode(a + ' ' + b) == encode(a) + encode(' ' + b)" when `a` ends in a
+# non-space. Normalizers: per character, or Unicode forms (a space never composes with a neighbour).
+_CUTTING_PRE_TOKENIZERS = {"BertPreTokenizer", "Whitespace", "WhitespaceSplit", "Metaspace", "ByteLevel"}
+_PER_CHARACTER_NORMALIZERS = {"Lowercase"}
+_SPACE_SAFE_NORMALIZERS = {"BertNormalizer", "NFC", "NFD", "NFKC", "NFKD", "Lowercase", "StripAccents"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,18 @@ class Figures:
         return asdict(self)
 
 
+@dataclass
+class _Tally:
+    """What the encoding pass counts; `lengths` holds tokens per distinct piece, when pieces were used."""
+
+    id_counts: Any  # numpy int64 array by id
+    chars: int = 0
+    bytes: int = 0
+    tokens: int = 0
+    words: Counter[str] = field(default_factory=Counter)
+    lengths: dict[str, int] = field(default_factory=dict)
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
@@ -54,16 +87,50 @@ def compute_figures(
     progress: ProgressCallback = no_progress,
     cancel: CancelFlag | None = None,
 ) -> Figures:
-    """Encode `lines` in batches and measure; specials are not added (they are not text)."""
+    """Encode `lines` (or their distinct pieces) and measure; specials are not added (they are not text)."""
     import numpy as np
 
-    tokenizer = vocab.tokenizer
     size = len(vocab)
+    tally = _Tally(id_counts=np.zeros(size, dtype=np.int64))
+    count = _count_by_pieces if _cuts_exactly(vocab.tokenizer) else _count_by_lines
+    count(vocab, lines, tally, progress, cancel)
+    n_words = sum(tally.words.values())
+    split3 = _words_split_in_three(vocab, tally.words, tally.lengths, cancel)
     unk_id = _unk_id(vocab)
-    counts = np.zeros(size, dtype=np.int64)
-    encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
-    words: Counter[str] = Counter()
-    n_chars = n_bytes = n_tokens = 0
+    unknown = int(tally.id_counts[unk_id]) if unk_id is not None else 0
+    n_tokens = tally.tokens
+    return Figures(
+        lines=len(lines),
+        words=n_words,
+        chars=tally.chars,
+        bytes=tally.bytes,
+        tokens=n_tokens,
+        fertility=round(_ratio(n_tokens, n_words), 4),
+        bytes_per_token=round(_ratio(tally.bytes, n_tokens), 4),
+        chars_per_token=round(_ratio(tally.chars, n_tokens), 4),
+        unk_rate=round(_ratio(unknown, n_tokens), 6),
+        vocab_used=round(_ratio(int(np.count_nonzero(tally.id_counts)), size), 4),
+        split3_share=round(_ratio(split3, n_words), 4),
+        vocab_size=size,
+    )
+
+
+def _encoder(tokenizer: Any) -> Any:
+    return getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
+
+
+def _count_by_lines(
+    vocab: Vocabulary,
+    lines: Sequence[str],
+    tally: _Tally,
+    progress: ProgressCallback,
+    cancel: CancelFlag | None,
+) -> None:
+    """Encode every line, in batches (the way that holds for any pipeline)."""
+    import numpy as np
+
+    encode = _encoder(vocab.tokenizer)
+    size = len(tally.id_counts)
     total = len(lines)
     for start in range(0, total, _BATCH_LINES):
         if cancel is not None:
@@ -72,31 +139,152 @@ def compute_figures(
         encodings = encode(batch, add_special_tokens=False)
         # One array per batch (not per line): the per-line Python work is just reading `.ids`.
         ids = np.fromiter(chain.from_iterable(enc.ids for enc in encodings), dtype=np.int64)
-        n_tokens += len(ids)
+        tally.tokens += len(ids)
         if len(ids):
-            counts += np.bincount(ids, minlength=size)[:size]
+            tally.id_counts += np.bincount(ids, minlength=size)[:size]
         text = "\n".join(batch)
-        n_chars += len(text) - (len(batch) - 1)
-        n_bytes += len(text.encode("utf-8")) - (len(batch) - 1)
-        words.update(text.split())
+        tally.chars += len(text) - (len(batch) - 1)
+        tally.bytes += len(text.encode("utf-8")) - (len(batch) - 1)
+        tally.words.update(text.split())
         progress(ProgressUpdate("encoding", min(total, start + _BATCH_LINES), total))
-    n_words = sum(words.values())
-    split3 = _words_split_in_three(vocab, words, cancel)
-    unknown = int(counts[unk_id]) if unk_id is not None else 0
-    return Figures(
-        lines=total,
-        words=n_words,
-        chars=n_chars,
-        bytes=n_bytes,
-        tokens=n_tokens,
-        fertility=round(_ratio(n_tokens, n_words), 4),
-        bytes_per_token=round(_ratio(n_bytes, n_tokens), 4),
-        chars_per_token=round(_ratio(n_chars, n_tokens), 4),
-        unk_rate=round(_ratio(unknown, n_tokens), 6),
-        vocab_used=round(_ratio(int(np.count_nonzero(counts)), size), 4),
-        split3_share=round(_ratio(split3, n_words), 4),
-        vocab_size=size,
+
+
+def _count_by_pieces(
+    vocab: Vocabulary,
+    lines: Sequence[str],
+    tally: _Tally,
+    progress: ProgressCallback,
+    cancel: CancelFlag | None,
+) -> None:
+    """Count the lines' pieces (see `_PIECE`), then encode each distinct piece once."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Plain lines (words between single spaces) are split and counted by Arrow, in C++: their
+    # pieces are the first word and " " + each later word. Other lines are cut with `_PIECE`.
+    word_counts, first_counts = [], []
+    pieces: Counter[str] = Counter()
+    total = len(lines)
+    for start in range(0, total, _COUNT_LINES):
+        if cancel is not None:
+            cancel.check()
+        batch = pa.array(list(lines[start : start + _COUNT_LINES]), type=pa.large_string())
+        tally.chars += pc.sum(pc.utf8_length(batch)).as_py() or 0
+        tally.bytes += pc.sum(pc.binary_length(batch)).as_py() or 0
+        odd = _odd_lines(batch)
+        for line in batch.filter(odd).to_pylist():
+            pieces.update(_PIECE.findall(line))
+        split = pc.split_pattern(batch.filter(pc.invert(odd)), " ")
+        word_counts.append(pc.value_counts(pc.list_flatten(split)))
+        first_counts.append(pc.value_counts(pc.list_element(split, 0)))
+        progress(ProgressUpdate("counting", min(total, start + _COUNT_LINES), total))
+    words, first = _sum_counts(word_counts), _sum_counts(first_counts)
+    for counter in (words, first, pieces):
+        counter.pop("", None)  # empty lines
+    tally.words = words.copy()
+    for piece, n in pieces.items():
+        for word in piece.split():
+            tally.words[word] += n
+    for word, n in first.items():
+        pieces[word] += n
+    for word, n in (words - first).items():
+        pieces[" " + word] += n
+    distinct = list(pieces)
+    weights = np.fromiter(pieces.values(), dtype=np.int64, count=len(distinct))
+    id_counts = np.zeros(len(tally.id_counts), dtype=np.float64)
+    encode = _encoder(vocab.tokenizer)
+    for start in range(0, len(distinct), _BATCH_PIECES):
+        if cancel is not None:
+            cancel.check()
+        chunk = distinct[start : start + _BATCH_PIECES]
+        chunk_weights = weights[start : start + len(chunk)]
+        encodings = encode(chunk, add_special_tokens=False)
+        lengths = np.fromiter(map(len, encodings), dtype=np.int64, count=len(chunk))
+        ids = np.fromiter(chain.from_iterable(enc.ids for enc in encodings), dtype=np.int64)
+        tally.tokens += int(lengths @ chunk_weights)
+        if len(ids):
+            # Float weights are exact: counts stay far below 2**53.
+            counts = np.bincount(ids, weights=np.repeat(chunk_weights, lengths))
+            id_counts[: len(counts)] += counts[: len(id_counts)]
+        tally.lengths.update(zip(chunk, lengths.tolist(), strict=True))
+        progress(ProgressUpdate("encoding", min(len(distinct), start + _BATCH_PIECES), len(distinct)))
+    tally.id_counts += id_counts.astype(np.int64)
+
+
+def _odd_lines(batch: Any) -> Any:
+    """Arrow booleans: lines with whitespace other than single spaces between words."""
+    import pyarrow.compute as pc
+
+    checks = [
+        pc.match_substring(batch, "  "),
+        pc.starts_with(batch, " "),
+        pc.ends_with(batch, " "),
+        pc.match_substring_regex(batch, _other_whitespace_class()),
+    ]
+    odd = checks[0]
+    for check in checks[1:]:
+        odd = pc.or_(odd, check)
+    return odd
+
+
+@cache
+def _other_whitespace_class() -> str:
+    """A regex class of every character Python's `str.split()` splits on, but the space."""
+    spaces = filter(str.isspace, map(chr, range(sys.maxunicode + 1)))
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in spaces if c != " ") + "]"
+
+
+def _sum_counts(tables: list[Any]) -> Counter[str]:
+    """Arrow `value_counts` results added up, as one Counter."""
+    import pyarrow as pa
+
+    if not tables:
+        return Counter()
+    values = pa.chunked_array([t.field(0) for t in tables])
+    counts = pa.chunked_array([t.field(1) for t in tables])
+    summed = (
+        pa.table({"value": values, "count": counts})
+        .group_by("value", use_threads=False)
+        .aggregate([("count", "sum")])
     )
+    return Counter(dict(zip(summed["value"].to_pylist(), summed["count_sum"].to_pylist(), strict=True)))
+
+
+def _cuts_exactly(tokenizer: Any) -> bool:
+    """Whether a line encodes exactly as its `_PIECE`s do, one by one (else every line is encoded)."""
+    if tokenizer.truncation or tokenizer.padding or getattr(tokenizer.model, "dropout", None):
+        return False
+    pre = _component(tokenizer.pre_tokenizer)
+    kind = pre.get("type")
+    if kind not in _CUTTING_PRE_TOKENIZERS or (kind == "Metaspace" and not pre.get("split", True)):
+        return False
+    if kind == "ByteLevel" and (pre.get("add_prefix_space") or not pre.get("use_regex", True)):
+        return False
+    # Byte-level BPE splits on the text itself: only a normalizer that maps each character on its own
+    # keeps "a non-space before the cut" true; the others cut at every space whatever comes before.
+    allowed = _PER_CHARACTER_NORMALIZERS if kind == "ByteLevel" else _SPACE_SAFE_NORMALIZERS
+    if not all(part in allowed for part in _normalizer_types(_component(tokenizer.normalizer))):
+        return False
+    # An added token found in the text must lie inside one piece and leave the next piece alone.
+    return all(
+        " " not in token.content and not token.rstrip
+        for token in tokenizer.get_added_tokens_decoder().values()
+    )
+
+
+def _component(part: Any) -> dict[str, Any]:
+    """A pipeline part's settings, as in tokenizer.json ({} when there is none)."""
+    if part is None:
+        return {}
+    state = json.loads(part.__getstate__())
+    return state if isinstance(state, dict) else {}
+
+
+def _normalizer_types(node: dict[str, Any]) -> list[str]:
+    if node.get("type") == "Sequence":
+        return [t for child in node.get("normalizers", []) for t in _normalizer_types(child)]
+    return [node["type"]] if node.get("type") else []
 
 
 def _unk_id(vocab: Vocabulary) -> int | None:
@@ -108,17 +296,28 @@ def _unk_id(vocab: Vocabulary) -> int | None:
     return unk_id if isinstance(unk_id, int) else None
 
 
-def _words_split_in_three(vocab: Vocabulary, words: Counter[str], cancel: CancelFlag | None) -> int:
-    """Occurrences of words that take 3+ tokens, each distinct word encoded once, as mid-sentence."""
-    distinct = list(words)
+def _words_split_in_three(
+    vocab: Vocabulary, words: Counter[str], known: dict[str, int], cancel: CancelFlag | None
+) -> int:
+    """Occurrences of words that take 3+ tokens, each distinct word encoded once, as mid-sentence.
+
+    `known` gives the tokens of texts already encoded (pieces such as " word"), to skip them here.
+    """
     # Byte-level BPE sees a word mid-sentence with its leading space; Metaspace adds one itself.
     prefix = " " if vocab.info.byte_level else ""
-    encode = getattr(vocab.tokenizer, "encode_batch_fast", vocab.tokenizer.encode_batch)
     split = 0
-    for start in range(0, len(distinct), 20_000):
+    distinct = []  # words not met as a piece yet
+    for word, n in words.items():
+        length = known.get(prefix + word)
+        if length is None:
+            distinct.append(word)
+        elif length >= 3:
+            split += n
+    encode = _encoder(vocab.tokenizer)
+    for start in range(0, len(distinct), _BATCH_PIECES):
         if cancel is not None:
             cancel.check()
-        chunk = distinct[start : start + 20_000]
+        chunk = distinct[start : start + _BATCH_PIECES]
         encodings = encode([prefix + w for w in chunk], add_special_tokens=False)
         split += sum(words[w] for w, enc in zip(chunk, encodings, strict=True) if len(enc.ids) >= 3)
     return split
