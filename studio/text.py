@@ -26,6 +26,12 @@ def visible(text: str, keep_tabs: bool = False) -> str:
     return text.translate(_TABLE_KEEP_TABS if keep_tabs else _TABLE)
 
 
+def from_argv(text: str) -> str:
+    """A command-line argument as text: bytes that are not UTF-8, which Python keeps as lone
+    surrogates, become U+FFFD (as an invalid byte in a corpus does), so no library chokes on them."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def is_unusual(char: str) -> bool:
     """True for characters worth flagging in statistics: controls, format and private-use chars."""
     return unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn")

@@ -142,6 +142,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     import os
 
     from studio.cli.common import print_json
+    from studio.text import from_argv
     from studio.tokenizer.figures import compute_figures, held_out_lines, read_lines
     from studio.tokenizer.vocab import open_vocabulary
 
@@ -150,7 +151,8 @@ def run_inspect(args: argparse.Namespace) -> int:
         raise StudioError(f"--lines {args.lines} must be 0 (all) or more")
     vocab = open_vocabulary(args.path)
     if args.text is not None:
-        lines, source = [line for line in args.text.splitlines() if line.strip()], "--text"
+        text = from_argv(args.text)
+        lines, source = [line for line in text.splitlines() if line.strip()], "--text"
         if not lines:
             raise StudioError("--text is empty", "give some text to measure on")
     elif args.corpus:

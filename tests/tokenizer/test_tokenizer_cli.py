@@ -56,6 +56,22 @@ def test_inspect_json_fields(trained: dict[str, Path], corpus_file: Path) -> Non
         assert payload["vocab_size"] == 600
 
 
+def test_inspect_text_that_is_not_utf8(trained: dict[str, Path]) -> None:
+    """`--text` with bytes that are not UTF-8 (a shell can pass any) is measured with U+FFFD for each,
+    as a corpus line would be; not an internal error."""
+    command: list[str | bytes] = [sys.executable, "-m", "studio", "tokenizer", "inspect"]
+    command += [str(trained["bytelevel-bpe"]), "--json", "--text", b"La hundo \xff\xfe mangxas."]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    payload = json.loads(done.stdout)
+    assert payload["chars"] == len("La hundo \ufffd\ufffd mangxas.") and payload["tokens"] > 0
+
+
 def test_errors_are_one_line_with_hint(tmp_path: Path, corpus_file: Path) -> None:
     """Bad input exits non-zero with a message and a hint, never a traceback."""
     (tmp_path / "exists").mkdir()
