@@ -16,53 +16,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from corpus_samples import reference_stats
 
 from studio.corpus import stats as stats_module
-from studio.corpus.stats import CHAR_LENGTH_CAP, WORD_LENGTH_CAP, compute_stats
+from studio.corpus.stats import compute_stats
 from studio.errors import Cancelled
 from studio.progress import CancelFlag, ProgressUpdate
 
 
-def _reference(data: bytes, block: int) -> dict[str, Any]:
-    """Every figure of `compute_stats`, the slow and obvious way (per-line lengths of valid lines).
-    Lines of `block` bytes or more are too long to be checked for duplicates, as documented."""
-    text = data.decode("utf-8", "replace")
-    lines = data.split(b"\n")
-    if data.endswith(b"\n") or not data:
-        lines.pop()
-    seen: set[bytes] = set()
-    duplicates = invalid = 0
-    chars_per_line, words_per_line = [], []
-    for line in lines:
-        if line and len(line) < block:
-            duplicates += line in seen
-            seen.add(line)
-        words_per_line.append(len(line.decode("utf-8", "replace").split()))
-        try:
-            decoded = line.decode("utf-8")
-        except UnicodeDecodeError:
-            invalid += 1
-            continue
-        chars_per_line.append(len(decoded.removesuffix("\r")))
-    longest = max(chars_per_line, default=0)
-    return {
-        "lines": data.count(b"\n"),
-        "bytes": len(data),
-        "chars": len(text),
-        "words": len(text.split()),
-        "distinct_chars": len(set(text)),
-        "empty_lines": sum(1 for line in lines if not line.removesuffix(b"\r")),
-        "duplicate_lines": duplicates,
-        "invalid_utf8_lines": invalid,
-        "char_counts": dict(Counter(text)),
-        "longest_line": chars_per_line.index(longest) + 1 if chars_per_line and not invalid else None,
-        "line_chars": np.bincount(np.minimum(chars_per_line, CHAR_LENGTH_CAP), minlength=CHAR_LENGTH_CAP + 1),
-        "line_words": np.bincount(np.minimum(words_per_line, WORD_LENGTH_CAP), minlength=WORD_LENGTH_CAP + 1),
-    }
-
-
 def _assert_matches(stats: stats_module.CorpusStats, data: bytes, block: int) -> None:
-    expected = _reference(data, block)
+    expected = reference_stats(data, block)
     figures = stats.to_json()
     for key in ("lines", "bytes", "chars", "words", "distinct_chars", "empty_lines", "duplicate_lines"):
         assert figures[key] == expected[key], key
@@ -205,7 +168,7 @@ def test_utf8_check_agrees_with_the_decoder() -> None:
     """The lead-byte check says invalid exactly when CPython's strict decoder refuses, and decodes
     the same code points otherwise (overlong forms, surrogates, > U+10FFFF, cut-short characters)."""
     rng = random.Random(4)
-    verdicts = Counter()
+    verdicts: Counter[str] = Counter()
     for _ in range(3000):
         piece = _random_bytes(rng)
         data = np.frombuffer(piece, dtype=np.uint8)
