@@ -119,6 +119,15 @@ def _encoder(tokenizer: Any) -> Any:
     return getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
 
 
+def _encode_ids(encode: Any, texts: list[str]) -> tuple[list[Any], Any]:
+    """Encode a batch without specials; all its ids in one numpy array (not one per text: the
+    per-text Python work is just reading `.ids`)."""
+    import numpy as np
+
+    encodings = encode(texts, add_special_tokens=False)
+    return encodings, np.fromiter(chain.from_iterable(enc.ids for enc in encodings), dtype=np.int64)
+
+
 def _count_by_lines(
     vocab: Vocabulary,
     lines: Sequence[str],
@@ -136,9 +145,7 @@ def _count_by_lines(
         if cancel is not None:
             cancel.check()
         batch = list(lines[start : start + _BATCH_LINES])
-        encodings = encode(batch, add_special_tokens=False)
-        # One array per batch (not per line): the per-line Python work is just reading `.ids`.
-        ids = np.fromiter(chain.from_iterable(enc.ids for enc in encodings), dtype=np.int64)
+        _, ids = _encode_ids(encode, batch)
         tally.tokens += len(ids)
         if len(ids):
             tally.id_counts += np.bincount(ids, minlength=size)[:size]
@@ -199,9 +206,8 @@ def _count_by_pieces(
             cancel.check()
         chunk = distinct[start : start + _BATCH_PIECES]
         chunk_weights = weights[start : start + len(chunk)]
-        encodings = encode(chunk, add_special_tokens=False)
+        encodings, ids = _encode_ids(encode, chunk)
         lengths = np.fromiter(map(len, encodings), dtype=np.int64, count=len(chunk))
-        ids = np.fromiter(chain.from_iterable(enc.ids for enc in encodings), dtype=np.int64)
         tally.tokens += int(lengths @ chunk_weights)
         if len(ids):
             # Float weights are exact: counts stay far below 2**53.
