@@ -14,6 +14,12 @@
 Only the figures, three times, on the tokenizer trained by an earlier run in the same work dir:
 
     python benchmarks/tokenizer.py --workdir /tmp/tokbench --skip-training --skip-inspector
+
+The figures of a SentencePiece kind instead (trained on the corpus' first 10 MB when the work dir
+has none yet; `--figures-file tokenizer.model` reads its .model rather than its tokenizer.json):
+
+    python benchmarks/tokenizer.py --workdir /tmp/tokbench --skip-training --skip-inspector \\
+        --figures-kind sentencepiece-unigram
 """
 
 from __future__ import annotations
@@ -197,6 +203,17 @@ def bench_figures(studio: str, tokenizer: Path, corpus: Path, runs: int) -> tupl
     )
 
 
+def train_sentencepiece(kind: str, corpus: Path, workdir: Path) -> Path:
+    """A SentencePiece tokenizer of `kind` (vocab 32,000) on the first 10 MB of `corpus`, once per work dir."""
+    out = workdir / f"studio-{kind}"
+    if not out.exists():
+        small = head(corpus, workdir / "demo-10mb.txt", 10)
+        print(f"training {kind} on {small.stat().st_size / 2**20:.0f} MB", flush=True)
+        command = [STUDIO, "tokenizer", "train", "--corpus", str(small), "--kind", kind]
+        timed([*command, "--vocab-size", "32000", "--out", str(out), "--json"])
+    return out
+
+
 def print_rows(rows: list[tuple[str, float, str]]) -> None:
     print(f"\n{'what':<52}{'seconds':>10}  goal")
     for name, seconds, goal in rows:
@@ -222,6 +239,13 @@ def main() -> None:
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--skip-inspector", action="store_true", help="stop after the figures")
     parser.add_argument(
+        "--figures-kind",
+        default="bytelevel-bpe",
+        choices=["bytelevel-bpe", "sentencepiece-unigram", "sentencepiece-bpe"],
+        help="whose figures to time (bytelevel-bpe: the tokenizer trained above)",
+    )
+    parser.add_argument("--figures-file", default="", help="a file in the tokenizer's folder to read it from")
+    parser.add_argument(
         "--studio", default=STUDIO, help="the studio command whose figures to time (another checkout's, say)"
     )
     args = parser.parse_args()
@@ -240,8 +264,10 @@ def main() -> None:
             ("studio tokenizer train (best)", min(studio), f"ratio {ratio:.3f} (goal <= 1.15)"),
         ]
     tokenizer = workdir / "studio-bpe"
+    if args.figures_kind != "bytelevel-bpe":
+        tokenizer = train_sentencepiece(args.figures_kind, big, workdir)
     if tokenizer.exists():
-        rows.append(bench_figures(args.studio, tokenizer, big, args.figures_runs))
+        rows.append(bench_figures(args.studio, tokenizer / args.figures_file, big, args.figures_runs))
     else:
         print(f"no tokenizer in {tokenizer}: run once without --skip-training to measure the figures")
     if not args.skip_inspector:
