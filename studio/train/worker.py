@@ -543,17 +543,32 @@ def _work(run_dir: Path, channel: Any, resume: bool, launch_id: str, rank: int, 
     reporter = Reporter(run_dir, LiveChannel(channel) if is_main else None, is_main)
     reporter.begin(launch_id)
     session = _Session(run_dir, reporter, stop, resume, rank, world_size)
+    code = 1
     try:
         session.run()
-        return 0
+        code = 0
     except BaseException as exc:  # Rust panics (tokenizers) are BaseExceptions too
         if isinstance(exc, SystemExit) and not exc.code:
-            return 0
-        session.fail(exc)
-        return 1
+            code = 0
+        else:
+            session.fail(exc)
     finally:
         session.shutdown()
         reporter.close()
+        if world_size > 1:
+            _leave_now(code)
+    return code
+
+
+def _leave_now(code: int) -> None:
+    """End a torchrun rank without tearing its objects down. Freeing the DDP model frees gloo's process
+    group while holding the GIL, and its destructor joins a gloo thread that may be waiting for the GIL
+    to drop a tensor: a rank hung there for good in CI after its run had completed. Everything the rank
+    owes (events, checkpoints, final/) is written and closed by now."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class _Session:
