@@ -30,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/studio $(WORKSPACE)
 
 test: $(STAMP) tmux
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=12
 
 tmux:
 	@command -v tmux >/dev/null 2>&1 || { \
