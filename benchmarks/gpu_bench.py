@@ -436,25 +436,19 @@ def main() -> int:
     if len(long_blocks) == 0:
         long_blocks = blocks.reshape(-1)[: long_block * 4].reshape(-1, long_block)
 
+    def record_long(name: str, model: Any, batches: Any, attention: str) -> None:
+        """Time one 4,096-token contender in the plain loop and record it."""
+        steps = measure_plain_loop(
+            name, model, batches, device, sizes["long_steps"], sizes["long_warmup"], long_batch * long_block
+        )
+        record(steps, block=long_block, batch=long_batch, packed=True, attention=attention)
+
     def long_roberta() -> None:
         fields = with_vocab(sizes, tokenizer, max_position_embeddings=long_block + 2)
         config = run_config(sizes, tokenizer_dir, "fast", long_block, long_batch, model=fields)
         model = build_model(config, tokenizer).to(device)
-        record(
-            measure_plain_loop(
-                "long-roberta-sdpa",
-                model,
-                gpu_batches(long_blocks, long_batch, device, {"mask_on_device": True}),
-                device,
-                sizes["long_steps"],
-                sizes["long_warmup"],
-                long_batch * long_block,
-            ),
-            block=long_block,
-            batch=long_batch,
-            packed=True,
-            attention="sdpa, sparse head",
-        )
+        batches = gpu_batches(long_blocks, long_batch, device, {"mask_on_device": True})
+        record_long("long-roberta-sdpa", model, batches, "sdpa, sparse head")
         del model
 
     def long_reformer() -> None:
@@ -493,21 +487,7 @@ def main() -> int:
                 )
                 yield {"input_ids": corrupted, "labels": labels}
 
-        record(
-            measure_plain_loop(
-                "long-reformer",
-                model,
-                masked_batches(),
-                device,
-                sizes["long_steps"],
-                sizes["long_warmup"],
-                long_batch * long_block,
-            ),
-            block=long_block,
-            batch=long_batch,
-            packed=True,
-            attention="local + LSH, full head",
-        )
+        record_long("long-reformer", model, masked_batches(), "local + LSH, full head")
         del model
 
     attempt("long#roberta", long_roberta)
