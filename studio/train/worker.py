@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import errno
 import fcntl
 import json
@@ -652,6 +651,7 @@ class _Session:
     def _training_arguments(self, device_type: str) -> Any:
         import transformers
 
+        from studio.config import training_argument_types
         from studio.train.engine import training_args_defaults
 
         config = self.config
@@ -675,7 +675,7 @@ class _Session:
             # reads the folder from the environment, 4.x from `logging_dir`.
             board = str(self.run_dir / runs.TENSORBOARD_DIR)
             os.environ.setdefault("TENSORBOARD_LOGGING_DIR", board)
-            if any(f.name == "logging_dir" for f in dataclasses.fields(transformers.TrainingArguments)):
+            if "logging_dir" in training_argument_types():
                 values.setdefault("logging_dir", board)
         if config.data.validation_split and "eval_strategy" not in config.train:
             values["eval_strategy"] = "steps"
