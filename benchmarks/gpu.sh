@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Full-size training throughput on a GPU machine with no network (see benchmarks/gpu_bench.py):
-# the blog's recipe, HF Trainer best practice, Studio's default, a plain-loop ceiling, and
-# RoBERTa vs Reformer at 4,096 tokens. Prints one table; writes $OUT/gpu.json when OUT is set.
+# Every GPU check, on a GPU machine with no network:
+# 1. training throughput (benchmarks/gpu_bench.py): the blog's recipe, HF Trainer best practice,
+#    Studio's default, a plain-loop ceiling, RoBERTa vs Reformer at 4,096 tokens; one table, and
+#    $OUT/gpu.json when OUT is set;
+# 2. what Studio's run machinery costs (benchmarks/overhead.py, goal <= 1 % on a GPU), and
+#    $OUT/overhead.json.
 #
-#   benchmarks/gpu.sh                 full size (about 2-4 minutes on an H100/H200)
+#   benchmarks/gpu.sh                 full size (about 3-5 minutes on an H100/H200)
 #   benchmarks/gpu.sh --smoke         tiny sizes, any device, to check the script (or STUDIO_GPU_SMOKE=1)
-#   benchmarks/gpu.sh --only studio,plain-loop
-#   benchmarks/gpu.sh --corpus FILE      a real corpus (one document per line) instead of the demo one
+#   benchmarks/gpu.sh --only studio,plain-loop     a subset of the throughput contenders, no overhead
+#   benchmarks/gpu.sh --corpus FILE   a real corpus (one document per line) instead of the demo one
+#   STUDIO_GPU_OVERHEAD=only benchmarks/gpu.sh     the overhead check alone (=0: without it)
 #
 # Wheels for what the machine lacks (datasets, dill, multiprocess, ...) may be carried in .whl/.
 set -euo pipefail
@@ -24,4 +28,21 @@ fi
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
 export TOKENIZERS_PARALLELISM=true
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-exec "$PYTHON_BIN" benchmarks/gpu_bench.py "$@"
+overhead=${STUDIO_GPU_OVERHEAD:-1}
+overhead_args=(--skip-replay)
+command -v nvidia-smi >/dev/null && overhead_args+=(--device cuda)
+for arg in "$@"; do
+  case "$arg" in
+    --only|--only=*) [ "$overhead" = only ] || overhead=0 ;;
+    --smoke) overhead_args+=(--warmup 2 --window-steps 3 --pairs 2) ;;
+  esac
+done
+[ -n "${STUDIO_GPU_SMOKE:-}" ] && overhead_args+=(--warmup 2 --window-steps 3 --pairs 2)
+
+status=0
+[ "$overhead" = only ] || "$PYTHON_BIN" benchmarks/gpu_bench.py "$@" || status=$?
+if [ "$overhead" != 0 ]; then
+  echo
+  "$PYTHON_BIN" benchmarks/overhead.py "${overhead_args[@]}" ${OUT:+--out "$OUT/overhead.json"} || status=$?
+fi
+exit "$status"

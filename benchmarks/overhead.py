@@ -1,15 +1,15 @@
 """What Studio's run machinery costs, and how fast a huge run's history replays.
 
-1. **Overhead**: the same HF `Trainer` run (tiny RoBERTa, fast masked-LM path, synthetic packed
-   blocks, logging every step) with and without Studio's callback, event file, live queue (drained
-   by a separate reader process, as the TUI would), heartbeat and 1 Hz system monitor. Runs
-   alternate (plain, Studio, plain, Studio, ...) so a machine that speeds up or slows down affects
-   both alike; each run's time is measured from the end of step `--warmup` to the last step, and
-   the median per variant is compared. Target: ≤ 2 % on CPU, ≤ 1 % on a GPU.
+1. **Overhead**: one HF `Trainer` run (a small RoBERTa, fast masked-LM path, synthetic packed
+   blocks, logging every step) cut into windows of `--window-steps` steps that alternate without
+   and with Studio's machinery: its callback, event file, live queue (drained by a reader in
+   another process, as the TUI does), heartbeat and 1 Hz system monitor. Each Studio window is
+   compared with the plain windows either side; the median of those `--pairs` differences is the
+   overhead. Target: ≤ 2 % on CPU, ≤ 1 % on a GPU.
 2. **Replay**: a 1,000,000-step `events.jsonl` (with system samples, evals and checkpoints) is
    rebuilt into a `RunHistory` in a fresh process. Target: < 2 s and < 200 MB.
 
-Usage: `python benchmarks/overhead.py [--device cpu|cuda] [--steps N] [--rounds R] [--json]`.
+Usage: `python benchmarks/overhead.py [--device cpu|cuda] [--window-steps N] [--pairs P] [--json]`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,7 @@ class _Tokenizer:
         return self.vocab_size
 
 
-def bench_config(device: str, steps: int) -> RunConfig:
+def bench_config(device: str) -> RunConfig:
     gpu = device == "cuda"
     fields = (
         {"hidden_size": 512, "num_hidden_layers": 4, "num_attention_heads": 8, "intermediate_size": 2048}
@@ -58,7 +60,6 @@ def bench_config(device: str, steps: int) -> RunConfig:
     config.data.block_size = block
     config.train = {
         "per_device_train_batch_size": 64 if gpu else 16,
-        "max_steps": steps,
         "learning_rate": 5e-4,
         "logging_steps": 1,
         "save_strategy": "no",
@@ -72,23 +73,64 @@ def bench_config(device: str, steps: int) -> RunConfig:
     return config
 
 
-class _StepClock:
-    """Times the steps after the warm-up (a callback in both variants, so both pay for it)."""
+class _Windows:
+    """Cuts one Trainer run into windows of `length` steps that alternate plain, Studio, plain, ...
 
-    def __init__(self, warmup: int) -> None:
+    At each window edge (the start of a step, so a window holds whole steps with their logging)
+    the device is synchronised and the clock read; then Studio's machinery is switched on or off,
+    outside the timing. While it is on, the Trainer's step-end and log events reach a live
+    `StudioCallback`. Neighbouring windows of one run share allocator state, clocks and data, which
+    separate runs do not: their spread swamped a 1 % effect on a GPU.
+    """
+
+    def __init__(
+        self,
+        warmup: int,
+        length: int,
+        count: int,
+        switch_on: Callable[[Any, Any, Any], Any],
+        switch_off: Callable[[], None],
+        sync: Callable[[], None],
+    ) -> None:
         from transformers import TrainerCallback
 
-        clock = self
+        windows = self
+        self.times: dict[str, list[float]] = {"plain": [], "studio": []}
+        self.target: Any = None  # the live StudioCallback during a Studio window
+        self._variant: str | None = None
+        self._started = 0.0
 
         class Callback(TrainerCallback):
-            def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-                if state.global_step == warmup:
-                    clock.start = time.perf_counter()
-                clock.end = time.perf_counter()
+            def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                done = state.global_step
+                if done < warmup or (done - warmup) % length or done > warmup + count * length:
+                    return
+                sync()
+                now = time.perf_counter()
+                if windows._variant is not None:
+                    windows.times[windows._variant].append(now - windows._started)
+                if windows._variant == "studio":
+                    switch_off()
+                    windows.target = None
+                if done == warmup + count * length:  # the last window is closed
+                    windows._variant = None
+                    return
+                windows._variant = "studio" if windows._variant == "plain" else "plain"
+                if windows._variant == "studio":
+                    windows.target = switch_on(args, state, control)
+                windows._started = time.perf_counter()
+
+            def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+                if windows.target is not None:
+                    return windows.target.on_step_end(args, state, control, **kwargs)
+                return None
+
+            def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+                if windows.target is not None:
+                    return windows.target.on_log(args, state, control, **kwargs)
+                return None
 
         self.callback = Callback()
-        self.start = 0.0
-        self.end = 0.0
 
 
 def _drain(queue: Any, stop: Any) -> None:
@@ -104,58 +146,75 @@ def _drain(queue: Any, stop: Any) -> None:
             return
 
 
-def one_run(config: RunConfig, device: str, studio: bool, warmup: int, workdir: Path) -> float:
-    """Seconds for the steps after `warmup` of one fresh Trainer run."""
+def windowed_run(
+    config: RunConfig, device: str, warmup: int, length: int, pairs: int
+) -> dict[str, list[float]]:
+    """Seconds per window of one Trainer run: `pairs` Studio windows, each between two plain ones."""
     import torch
+    import transformers
     from transformers import Trainer, TrainingArguments
 
+    from studio.train.callback import StudioCallback
     from studio.train.engine import build_collator, build_model, training_args_defaults
+    from studio.train.monitor import SystemMonitor
+    from studio.train.worker import LiveChannel, Reporter, StopFlag
 
     tokenizer = _Tokenizer(config.model.fields["vocab_size"])
     model = build_model(config, tokenizer)
+    steps = warmup + (2 * pairs + 1) * length + 1  # the extra step's start closes the last window
+    config.train["max_steps"] = steps
     generator = torch.Generator().manual_seed(0)
-    n_blocks = config.train["per_device_train_batch_size"] * (config.train["max_steps"] + 2)
+    n_blocks = config.train["per_device_train_batch_size"] * (steps + 2)
     ids = torch.randint(5, tokenizer.vocab_size, (n_blocks, config.data.block_size), generator=generator)
     dataset = [{"input_ids": row} for row in ids]
+    workdir = Path(tempfile.mkdtemp(prefix="studio-overhead-"))
     values = {**training_args_defaults(config, device), **config.train, "output_dir": str(workdir / "out")}
     args = TrainingArguments(**values)
-    clock = _StepClock(warmup)
-    callbacks: list[Any] = [clock.callback]
-    extras: list[Any] = []
-    if studio:
-        from studio.train.callback import StudioCallback
-        from studio.train.monitor import SystemMonitor
-        from studio.train.worker import LiveChannel, Reporter, StopFlag
 
-        ctx = multiprocessing.get_context("spawn")
-        queue = ctx.Queue(maxsize=5000)
-        stop_reader = ctx.Event()
-        reader = ctx.Process(target=_drain, args=(queue, stop_reader), daemon=True)
-        reader.start()
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue(maxsize=5000)
+    stop_reader = ctx.Event()
+    reader = ctx.Process(target=_drain, args=(queue, stop_reader), daemon=True)
+    reader.start()
+    live: list[Any] = []  # the reporter and monitor of the current Studio window
+
+    def switch_on(args: Any, state: Any, control: Any) -> Any:
         run_dir = Path(tempfile.mkdtemp(dir=workdir))
         reporter = Reporter(run_dir, LiveChannel(queue), is_main=True)
         reporter.begin("bench")
         monitor = SystemMonitor(reporter.emit, config.studio.monitor_interval)
         monitor.start()
-        callbacks.append(StudioCallback(reporter, run_dir, StopFlag(), float(config.data.block_size)))
-        extras = [reporter, monitor, stop_reader, reader]
+        live[:] = [reporter, monitor]
+        callback = StudioCallback(reporter, run_dir, StopFlag(), float(config.data.block_size))
+        callback.on_train_begin(args, state, control)
+        return callback
+
+    def switch_off() -> None:
+        reporter, monitor = live
+        monitor.stop()
+        monitor.join()
+        reporter.close()
+
+    def sync() -> None:
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    windows = _Windows(warmup, length, 2 * pairs + 1, switch_on, switch_off, sync)
     trainer = Trainer(
         model=model,
         args=args,
         train_dataset=dataset,
         data_collator=build_collator(config, tokenizer),
-        callbacks=callbacks,
+        callbacks=[windows.callback],
     )
-    trainer.train()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    if extras:
-        reporter, monitor, stop_reader, reader = extras
-        monitor.stop()
-        reporter.close()
+    trainer.remove_callback(transformers.PrinterCallback)  # a printed line per step is not Studio's cost
+    try:
+        trainer.train()
+    finally:
         stop_reader.set()
         reader.join(timeout=5)
-    return clock.end - clock.start
+        shutil.rmtree(workdir, ignore_errors=True)
+    return windows.times
 
 
 def measure_callback_cost(calls: int = 20_000) -> dict[str, Any]:
@@ -201,40 +260,48 @@ def measure_callback_cost(calls: int = 20_000) -> dict[str, Any]:
     return {"per_logging_step_us": per_step_us, "system_sample_us": sample_us, "dropped_events": 0}
 
 
-def measure_overhead(device: str, steps: int, rounds: int, warmup: int) -> dict[str, Any]:
-    config = bench_config(device, steps)
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        times: dict[str, list[float]] = {"plain": [], "studio": []}
-        one_run(bench_config(device, warmup + 5), device, False, warmup, workdir)  # warm caches, kernels
-        for _ in range(rounds):
-            for variant in ("plain", "studio"):
-                times[variant].append(one_run(config, device, variant == "studio", warmup, workdir))
-    timed_steps = steps - warmup
-    tokens = timed_steps * config.train["per_device_train_batch_size"] * config.data.block_size
-    plain, studio = statistics.median(times["plain"]), statistics.median(times["studio"])
-    paired = [100.0 * (b - a) / a for a, b in zip(times["plain"], times["studio"], strict=True)]
+def measure_overhead(device: str, warmup: int, length: int, pairs: int) -> dict[str, Any]:
+    config = bench_config(device)
+    times = windowed_run(config, device, warmup, length, pairs)
+    plain, studio = times["plain"], times["studio"]
+    # Each Studio window against the mean of the plain windows either side: a machine that
+    # drifts faster or slower during the run moves both sides alike.
+    paired = [100.0 * (s / ((plain[i] + plain[i + 1]) / 2) - 1.0) for i, s in enumerate(studio)]
+    tokens = length * config.train["per_device_train_batch_size"] * config.data.block_size
+    quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else [paired[0]] * 3
     cost = measure_callback_cost()
-    step_ms = 1000.0 * min(times["plain"]) / timed_steps
+    step_ms = 1000.0 * statistics.median(plain) / length
     return {
         "device": device,
-        "model": {k: config.model.fields[k] for k in ("hidden_size", "num_hidden_layers")},
+        "device_name": _device_name(device),
+        "model": {k: config.model.fields[k] for k in ("hidden_size", "num_hidden_layers", "vocab_size")},
         "batch": config.train["per_device_train_batch_size"],
         "block": config.data.block_size,
-        "timed_steps": timed_steps,
-        "rounds": rounds,
-        "plain_s": times["plain"],
-        "studio_s": times["studio"],
-        "plain_tokens_per_s": tokens / plain,
-        "studio_tokens_per_s": tokens / studio,
-        "overhead_percent": 100.0 * (studio - plain) / plain,
+        "window_steps": length,
+        "pairs": pairs,
+        "plain_s": plain,
+        "studio_s": studio,
+        "plain_tokens_per_s": tokens / statistics.median(plain),
+        "studio_tokens_per_s": tokens / statistics.median(studio),
         "paired_overhead_percent": paired,
-        "min_overhead_percent": 100.0 * (min(times["studio"]) - min(times["plain"])) / min(times["plain"]),
+        "overhead_percent": statistics.median(paired),
+        "overhead_quartiles_percent": [quartiles[0], quartiles[2]],
+        "total_overhead_percent": 100.0 * (sum(studio) / (sum(plain) - (plain[0] + plain[-1]) / 2) - 1.0),
         "plain_step_ms": step_ms,
         "callback_us_per_logging_step": cost["per_logging_step_us"],
         "callback_percent_of_step": 100.0 * cost["per_logging_step_us"] / 1000.0 / step_ms,
         "system_sample_us": cost["system_sample_us"],
     }
+
+
+def _device_name(device: str) -> str:
+    if device == "cuda":
+        import torch
+
+        return str(torch.cuda.get_device_name(0))
+    import platform
+
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores"
 
 
 # --- replay -----------------------------------------------------------------------------------------
@@ -329,36 +396,51 @@ def measure_replay(steps: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--steps", type=int, default=None, help="steps per run (default: 150 CPU, 400 GPU)")
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--window-steps",
+        type=int,
+        default=None,
+        help="steps per window (default: 25 CPU, 250 GPU: a few seconds each)",
+    )
+    parser.add_argument("--pairs", type=int, default=None, help="Studio windows (default: 8 CPU, 10 GPU)")
+    parser.add_argument("--warmup", type=int, default=20, help="steps before the first window")
     parser.add_argument("--replay-steps", type=int, default=1_000_000)
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-replay", action="store_true")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    parser.add_argument("--out", default=None, help="also write the JSON report to this file")
     args = parser.parse_args()
-    steps = args.steps or (400 if args.device == "cuda" else 150)
+    gpu = args.device == "cuda"
+    length = args.window_steps or (250 if gpu else 25)
+    pairs = args.pairs or (10 if gpu else 8)
     report: dict[str, Any] = {}
     if not args.skip_overhead:
-        report["overhead"] = measure_overhead(args.device, steps, args.rounds, args.warmup)
+        report["overhead"] = measure_overhead(args.device, args.warmup, length, pairs)
     if not args.skip_replay:
         report["replay"] = measure_replay(args.replay_steps)
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")
     if args.json:
         print(json.dumps(report))
-        return 0
+    else:
+        print_report(report)
+    return 0
+
+
+def print_report(report: dict[str, Any]) -> None:
     if "overhead" in report:
         o = report["overhead"]
+        low, high = o["overhead_quartiles_percent"]
         print(
-            f"overhead on {o['device']} ({o['model']}, batch {o['batch']}x{o['block']}, {o['timed_steps']} timed "
-            f"steps x {o['rounds']} rounds): plain {o['plain_tokens_per_s']:,.0f} tok/s, studio "
-            f"{o['studio_tokens_per_s']:,.0f} tok/s -> overhead {o['overhead_percent']:+.2f} %"
+            f"overhead on {o['device_name']} ({o['model']}, batch {o['batch']}x{o['block']}, "
+            f"{o['pairs']} Studio windows of {o['window_steps']} steps, each between two plain ones): "
+            f"plain {o['plain_tokens_per_s']:,.0f} tok/s, studio {o['studio_tokens_per_s']:,.0f} tok/s "
+            f"-> overhead {o['overhead_percent']:+.2f} % (median; quartiles {low:+.2f} / {high:+.2f} %; "
+            f"all windows together {o['total_overhead_percent']:+.2f} %)"
         )
-        print(f"  plain runs (s): {', '.join(f'{t:.3f}' for t in o['plain_s'])}")
-        print(f"  studio runs (s): {', '.join(f'{t:.3f}' for t in o['studio_s'])}")
-        print(
-            f"  paired differences (%): {', '.join(f'{p:+.2f}' for p in o['paired_overhead_percent'])}; "
-            f"best-of: {o['min_overhead_percent']:+.2f} %"
-        )
+        print(f"  plain windows (s): {', '.join(f'{t:.3f}' for t in o['plain_s'])}")
+        print(f"  studio windows (s): {', '.join(f'{t:.3f}' for t in o['studio_s'])}")
+        print(f"  paired differences (%): {', '.join(f'{p:+.2f}' for p in o['paired_overhead_percent'])}")
         print(
             f"  Studio's own work per logging step: {o['callback_us_per_logging_step']:.1f} us = "
             f"{o['callback_percent_of_step']:.3f} % of a {o['plain_step_ms']:.2f} ms step; one system sample "
@@ -370,7 +452,6 @@ def main() -> int:
             f"replay of {r['steps']:,} steps ({r['file_mb']:.0f} MB): {r['seconds']:.2f} s, peak RSS "
             f"{r['peak_rss_mb']:.0f} MB (+{r['added_rss_mb']:.0f} MB), {r['points']} loss points kept"
         )
-    return 0
 
 
 if __name__ == "__main__":
