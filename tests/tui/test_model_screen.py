@@ -129,6 +129,45 @@ async def test_help_line_names_what_has_the_focus(app: StudioApp) -> None:
         assert str(help_line.render()) == "Field help appears here."
 
 
+async def test_values_show_while_the_field_help_still_loads(
+    app: StudioApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The field help needs transformers (seconds on a first visit); the values must not wait for it."""
+    import threading
+
+    import studio.model.live as live
+
+    release = threading.Event()
+    real_field_info = live.field_info
+
+    def slow_field_info(arch: str) -> live.FieldInfo:
+        assert release.wait(60), "the test never released the field info"
+        return real_field_info(arch)
+
+    monkeypatch.setattr(live, "field_info", slow_field_info)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ModelScreen)
+        hidden = None
+        for _ in range(200):
+            await pilot.pause(0.05)
+            rows = screen.query(FieldRow)
+            hidden = next((r for r in rows if r.field == "model.hidden_size"), None)
+            if hidden is not None and hidden.input.value:
+                break
+        assert hidden is not None and hidden.input.value == "128", "the values waited for the field help"
+        steps = screen.query_one("#field-train-max_steps", FieldRow)
+        assert steps.input.value == "300"
+        assert hidden.help_text == ""  # still loading
+        hidden.input.focus()
+        await pilot.pause()
+        release.set()
+        await _settle(pilot)
+        assert hidden.help_text  # filled in once loaded, and the help line follows the focus
+        help_line = str(screen.query_one("#field-help").render())
+        assert help_line.startswith("model.hidden_size  ") and len(help_line) > len("model.hidden_size  ")
+
+
 async def test_save_writes_a_run_config(app: StudioApp, workspace_dir: Path) -> None:
     """ctrl+s writes configs/NAME.yaml under the workspace, loadable as a run config."""
     async with app.run_test(size=(120, 40)) as pilot:

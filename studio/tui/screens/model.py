@@ -73,13 +73,20 @@ CHOICE_HELP: dict[str, str] = {
 
 
 class ConfigDrafted(Message):
-    """A new starting config (from a preset, or with a new tokenizer's vocabulary) and its field info."""
+    """A new starting config (from a preset, or with a new tokenizer's vocabulary)."""
 
-    def __init__(self, config: RunConfig, info: Any, preset: str) -> None:
+    def __init__(self, config: RunConfig, preset: str) -> None:
         super().__init__()
         self.config = config
-        self.info = info
         self.preset = preset
+
+
+class FieldInfoLoaded(Message):
+    """An architecture's field defaults and help, which need transformers (seconds on a first visit)."""
+
+    def __init__(self, info: Any) -> None:
+        super().__init__()
+        self.info = info
 
 
 class ModelChecked(Message):
@@ -160,6 +167,7 @@ class ModelScreen(StudioScreen):
         self.config: RunConfig | None = None
         self.preset = DEFAULT_PRESET
         self.field_info: Any = None
+        self._rows_arch = ""  # the architecture whose field rows are on screen
         self.seq = 0
         self.report: Any = None
         self._shown_seq = -1  # the edit number whose check is on screen
@@ -270,30 +278,45 @@ class ModelScreen(StudioScreen):
                 config = config.with_overrides([f"model.{k}={v}" for k, v in fields.items()])
             except StudioError:
                 pass  # the check names the tokenizer's problem
-        self.post_message(ConfigDrafted(config, field_info(config.model.arch), preset))
+        # The values first: the field help needs transformers, whose first import takes seconds.
+        self.post_message(ConfigDrafted(config, preset))
+        self.post_message(FieldInfoLoaded(field_info(config.model.arch)))
 
     @on(ConfigDrafted)
     async def _drafted(self, message: ConfigDrafted) -> None:
-        rebuild = self.field_info is None or self.field_info.arch != message.info.arch
-        self.config, self.field_info, self.preset = message.config, message.info, message.preset
-        if rebuild:
+        self.config, self.preset = message.config, message.preset
+        if self._rows_arch != self.config.model.arch:
             await self._build_arch_fields()
         self._show_config()
         self._check()
 
+    @on(FieldInfoLoaded)
+    def _field_info_loaded(self, message: FieldInfoLoaded) -> None:
+        self.field_info = message.info
+        if self._rows_arch == message.info.arch:
+            self._show_config()
+            if self.focused is not None:
+                self._show_help(self.focused)
+
+    def _arch_info(self) -> Any:
+        """The field info of the architecture on screen, or None while it loads."""
+        info = self.field_info
+        return info if info is not None and info.arch == self._rows_arch else None
+
     async def _build_arch_fields(self) -> None:
-        assert self.config is not None and self.field_info is not None
+        assert self.config is not None
         container = self.query_one("#arch-fields", Vertical)
         await container.remove_children()
-        arch = get_arch(self.config.model.arch)
+        self._rows_arch = self.config.model.arch
+        arch = get_arch(self._rows_arch)
         names = list(dict.fromkeys([*arch.form_fields, *self.config.model.fields]))
-        info = self.field_info
+        info = self._arch_info()
         await container.mount_all(
             FieldRow(
                 f"model.{name}",
                 self.config.model.fields.get(name),
-                info.defaults.get(name),
-                info.help.get(name, ""),
+                info.defaults.get(name) if info else None,
+                info.help.get(name, "") if info else "",
             )
             for name in names
         )
@@ -303,11 +326,12 @@ class ModelScreen(StudioScreen):
         config = self.config
         assert config is not None
         values = config.to_dict()
+        info = self._arch_info()
         for row in self.query(FieldRow):
             section, key = row.field.split(".", 1)
             row.show(values[section].get(key))
-            if section == "model" and self.field_info:
-                row.set_help(self.field_info.defaults.get(key), self.field_info.help.get(key, ""))
+            if section == "model" and info:
+                row.set_help(info.defaults.get(key), info.help.get(key, ""))
         arch_select = self.query_one("#choose-arch", Select)
         preset_select = self.query_one("#choose-preset", Select)
         with arch_select.prevent(Select.Changed), preset_select.prevent(Select.Changed):
@@ -376,8 +400,11 @@ class ModelScreen(StudioScreen):
         self._mark_fields({field})
 
     def on_descendant_focus(self, event: Any) -> None:
+        self._show_help(event.widget)
+
+    def _show_help(self, focused: Widget) -> None:
         """The help line names what has the focus: a field (with its help) or one of the choices."""
-        widget: Widget | None = event.widget
+        widget: Widget | None = focused
         while widget is not None and not isinstance(widget, FieldRow | Select):
             widget = widget.parent if isinstance(widget.parent, Widget) else None
         if isinstance(widget, FieldRow):
