@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Every GPU check, on a GPU machine with no network:
-# 1. training throughput (benchmarks/gpu_bench.py): the blog's recipe, HF Trainer best practice,
+# 1. what Studio's run machinery costs (benchmarks/overhead.py, goal <= 1 % on a GPU), and
+#    $OUT/overhead.json when OUT is set;
+# 2. training throughput (benchmarks/gpu_bench.py): the blog's recipe, HF Trainer best practice,
 #    Studio's default, a plain-loop ceiling, RoBERTa vs Reformer at 4,096 tokens; one table, and
-#    $OUT/gpu.json when OUT is set;
-# 2. what Studio's run machinery costs (benchmarks/overhead.py, goal <= 1 % on a GPU), and
-#    $OUT/overhead.json.
+#    $OUT/gpu.json (written after each measurement).
 #
 #   benchmarks/gpu.sh                 full size (about 3-5 minutes on an H100/H200)
 #   benchmarks/gpu.sh --smoke         tiny sizes, any device, to check the script (or STUDIO_GPU_SMOKE=1)
 #   benchmarks/gpu.sh --only studio,plain-loop     a subset of the throughput contenders, no overhead
 #   benchmarks/gpu.sh --corpus FILE   a real corpus (one document per line) instead of the demo one
 #   STUDIO_GPU_OVERHEAD=only benchmarks/gpu.sh     the overhead check alone (=0: without it)
+#   STUDIO_GPU_COMPILE=1 benchmarks/gpu.sh         also Studio's path under torch.compile
 #
 # Wheels for what the machine lacks (datasets, dill, multiprocess, ...) may be carried in .whl/.
 set -euo pipefail
@@ -39,10 +40,10 @@ for arg in "$@"; do
 done
 [ -n "${STUDIO_GPU_SMOKE:-}" ] && overhead_args+=(--warmup 2 --window-steps 3 --pairs 2)
 
-status=0
-[ "$overhead" = only ] || "$PYTHON_BIN" benchmarks/gpu_bench.py "$@" || status=$?
+status=0  # the overhead check first: it is short, and a run cut off later keeps its figures
 if [ "$overhead" != 0 ]; then
-  echo
   "$PYTHON_BIN" benchmarks/overhead.py "${overhead_args[@]}" ${OUT:+--out "$OUT/overhead.json"} || status=$?
+  echo
 fi
+[ "$overhead" = only ] || "$PYTHON_BIN" benchmarks/gpu_bench.py "$@" || status=$?
 exit "$status"

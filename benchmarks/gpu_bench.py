@@ -203,7 +203,9 @@ def main() -> int:
     )
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     parser.add_argument(
-        "--only", default="", help="comma-separated subset: recipe,hf-packed,studio,plain-loop,long"
+        "--only",
+        default="",
+        help="comma-separated subset: recipe,hf-packed,studio,plain-loop,long (and studio-compile, opt-in)",
     )
     parser.add_argument(
         "--work", default=None, help="folder for the corpus and tokenizer (default: a temp dir)"
@@ -286,6 +288,7 @@ def main() -> int:
         entry["peak_memory_bytes"] = max(entry["peak_memory_bytes"], measured.peak_memory_bytes or 0)
         entry["tokens_per_s"] = round(entry["tokens"] / entry["seconds"], 1) if entry["seconds"] else 0.0
         entry.update(notes)
+        save(results)  # a run cut short by a time limit keeps what it measured
         log(
             f"{measured.name}: {measured.tokens_per_s:,.0f} real tokens/s, "
             f"peak {(measured.peak_memory_bytes or 0) / 2**30:.2f} GiB"
@@ -371,27 +374,32 @@ def main() -> int:
             precision="bf16" if device == "cuda" else "fp32",
         )
 
-    def studio_phase() -> None:
+    def fast_phase(name: str, extra_args: dict[str, Any] | None = None) -> None:
+        """Studio's default path (or a variant of it) at the largest batch that fits."""
+        warmup = sizes["warmup"]
+        if extra_args and extra_args.get("torch_compile"):
+            warmup = max(4, 2 * warmup)  # the first steps compile, and the next ones may recompile
         while True:
             batch = studio_batch["value"]
             config = run_config(
                 sizes, tokenizer_dir, "fast", sizes["block"], batch, model=with_vocab(sizes, tokenizer)
             )
             try:
-                model = models.setdefault("studio", build_model(config, tokenizer))
+                model = models.setdefault(name, build_model(config, tokenizer))
                 note_size(model)
                 record(
                     measure_trainer(
-                        "studio",
+                        name,
                         model,
                         config,
                         Rows(blocks),
                         build_collator(config, tokenizer),
                         device,
                         sizes["steps"],
-                        sizes["warmup"],
+                        warmup,
                         work / "out",
                         packed_tokens_per_step=batch * sizes["block"],
+                        extra_args=extra_args,
                     ),
                     block=sizes["block"],
                     batch=batch,
@@ -403,17 +411,22 @@ def main() -> int:
                 smaller = [b for b in sizes["studio_batches"] if b < batch]
                 if not smaller:
                     raise
-                log(f"studio: batch {batch} does not fit, trying {smaller[0]}")
+                log(f"{name}: batch {batch} does not fit, trying {smaller[0]}")
                 studio_batch["value"] = smaller[0]
-                models.pop("studio", None)
+                models.pop(name, None)
                 free(device)
+
+    # torch.compile is measured, not assumed: opt in with --only studio-compile or STUDIO_GPU_COMPILE=1.
+    with_compile = "studio-compile" in only or bool(os.environ.get("STUDIO_GPU_COMPILE"))
 
     for round_index in range(sizes["rounds"]):
         log(f"round {round_index + 1} of {sizes['rounds']}")
         attempt("recipe", recipe_phase)
         attempt("hf-packed", hf_phase)
-        attempt("studio", studio_phase)
-    for name in ("recipe", "hf-packed"):
+        attempt("studio", lambda: fast_phase("studio"))
+        if with_compile:
+            attempt("studio-compile", lambda: fast_phase("studio-compile", {"torch_compile": True}))
+    for name in ("recipe", "hf-packed", "studio-compile"):
         models.pop(name, None)
     free(device)
 
@@ -510,13 +523,17 @@ def main() -> int:
 
     results["seconds"] = round(time.perf_counter() - started, 1)
     print_table(results)
+    save(results)
+    print(json.dumps(results))
+    return 0 if not results["errors"] else 1
+
+
+def save(results: dict[str, Any]) -> None:
+    """Write the results so far to $OUT/gpu.json (when OUT is set)."""
     out = os.environ.get("OUT")
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "gpu.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-        log(f"wrote {Path(out) / 'gpu.json'}")
-    print(json.dumps(results))
-    return 0 if not results["errors"] else 1
 
 
 def print_table(results: dict[str, Any]) -> None:
