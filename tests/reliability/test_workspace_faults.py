@@ -44,23 +44,28 @@ def read_only_workspace(tmp_path: Path, corpus_file: Path) -> Iterator[Path]:
                 folder.chmod(0o755)
 
 
-def test_read_only_workspace_is_refused_clearly(
-    read_only_workspace: Path, corpus_file: Path, bpe_tokenizer: Path, tmp_path: Path
-) -> None:
-    """Training, listing runs and opening the app on a read-only workspace: one clear line each, exit 2."""
-    config = tmp_path / "run.yaml"
-    made = studio(
+def init_config(corpus: Path, tokenizer: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """`studio config init` of a tiny-cpu run config."""
+    return studio(
         "config",
         "init",
         "--preset",
         "tiny-cpu",
         "--corpus",
-        str(corpus_file),
+        str(corpus),
         "--tokenizer",
-        str(bpe_tokenizer),
+        str(tokenizer),
         "--out",
-        str(config),
+        str(out),
     )
+
+
+def test_read_only_workspace_is_refused_clearly(
+    read_only_workspace: Path, corpus_file: Path, bpe_tokenizer: Path, tmp_path: Path
+) -> None:
+    """Training, listing runs and opening the app on a read-only workspace: one clear line each, exit 2."""
+    config = tmp_path / "run.yaml"
+    made = init_config(corpus_file, bpe_tokenizer, config)
     assert made.returncode == 0, made.stderr
     assert_clean_error(studio("train", str(config), "-w", str(read_only_workspace)), "not writable")
     assert_clean_error(studio("runs", "-w", str(read_only_workspace)), "not writable")
@@ -79,18 +84,7 @@ def test_read_only_output_folders_are_refused(
     assert result.stderr.startswith("studio: error:") and str(out) in result.stderr, result.stderr
     assert not out.exists()
     config = read_only_workspace / "run.yaml"
-    result = studio(
-        "config",
-        "init",
-        "--preset",
-        "tiny-cpu",
-        "--corpus",
-        str(corpus_file),
-        "--tokenizer",
-        str(bpe_tokenizer),
-        "--out",
-        str(config),
-    )
+    result = init_config(corpus_file, bpe_tokenizer, config)
     assert_clean_error(result, "cannot be written")
 
 
