@@ -755,7 +755,7 @@ class _Session:
                 figures=figures,
             )
             return
-        if prepared.eval is not None and self._last_eval_step() != step:
+        if prepared.eval is not None and callback.last_eval_step != step:
             reporter.set_phase("evaluating", detail="final evaluation")
             trainer.evaluate()
         final_dir = self.run_dir / runs.FINAL_DIR
@@ -771,11 +771,6 @@ class _Session:
                 model_card(self.config, figures, self.run_dir.name), encoding="utf-8"
             )
         reporter.finish("completed", final_dir=str(final_dir), figures=figures)
-
-    def _last_eval_step(self) -> int | None:
-        history = getattr(self.trainer.state, "log_history", [])
-        steps = [int(h.get("step", -1)) for h in history if "eval_loss" in h]
-        return steps[-1] if steps else None
 
     def _figures(self) -> dict[str, Any]:
         trainer, callback = self.trainer, self.callback
