@@ -37,6 +37,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from studio.errors import Cancelled, StudioError
@@ -644,6 +645,7 @@ class _Session:
         import transformers
 
         transformers.logging.set_verbosity_warning()
+        transformers.logging.disable_progress_bar()  # "Writing model shards" bars at every save
         logging.captureWarnings(True)
         if self.reporter.is_main:
             logging.getLogger().addHandler(_LogBridge(self.reporter))
@@ -688,6 +690,8 @@ class _Session:
             ) from None
 
     def _build_trainer(self, args: Any, tokenizer: Any, prepared: Any) -> Any:
+        import transformers
+
         from studio.train.callback import StudioCallback
         from studio.train.engine import build_collator, build_model
         from studio.train.probes import Prober, probe_texts_from
@@ -723,7 +727,7 @@ class _Session:
             probe_every=int(config.studio.probe_every or 0),
         )
         trainer_class = studio_trainer_class()
-        return trainer_class(
+        trainer = trainer_class(
             model=model,
             args=args,
             train_dataset=prepared.train,
@@ -735,6 +739,9 @@ class _Session:
             studio_callback=self.callback,
             studio_rank=self.rank,
         )
+        # Every log is an event in events.jsonl; printed as well, each would add a line to worker.log.
+        trainer.remove_callback(transformers.PrinterCallback)
+        return trainer
 
     def _after_training(self, tokenizer: Any, prepared: Any) -> None:
         trainer, callback, reporter = self.trainer, self.callback, self.reporter
@@ -1095,6 +1102,18 @@ def studio_trainer_class() -> type:
                 optimizer._studio_wrapped = True  # type: ignore[attr-defined]
             return optimizer
 
+        def _issue_warnings_after_load(self, load_result: Any) -> None:
+            # A checkpoint holds a tied parameter once (RoBERTa's decoder is its word embedding);
+            # the Trainer would report the other name as missing, though the tie loaded it.
+            missing = list(load_result.missing_keys)
+            aliases = tied_aliases(self.model, set(missing))
+            super()._issue_warnings_after_load(
+                SimpleNamespace(
+                    missing_keys=[k for k in missing if k not in aliases],
+                    unexpected_keys=list(load_result.unexpected_keys),
+                )
+            )
+
         def evaluate(self, *args: Any, **kwargs: Any) -> Any:
             if (slow := self.studio_faults.number("slow_eval")) is not None:
                 time.sleep(slow)
@@ -1114,6 +1133,23 @@ def studio_trainer_class() -> type:
 
     _TRAINER_CLASS = StudioTrainer
     return StudioTrainer
+
+
+def tied_aliases(model: Any, missing: set[str]) -> set[str]:
+    """The names in `missing` whose tensor is also reachable under a name that was loaded."""
+    names_by_tensor: dict[int, list[str]] = {}
+    for name, tensor in (
+        *model.named_parameters(remove_duplicate=False),
+        *model.named_buffers(remove_duplicate=False),
+    ):
+        names_by_tensor.setdefault(id(tensor), []).append(name)
+    return {
+        name
+        for names in names_by_tensor.values()
+        if any(n not in missing for n in names)
+        for name in names
+        if name in missing
+    }
 
 
 def _all_ranks_finite(loss: Any) -> bool:

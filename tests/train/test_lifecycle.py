@@ -90,6 +90,15 @@ def test_events_record_the_whole_run(completed_run):
     assert finished.figures["final_loss"] == steps[-1].loss and finished.figures["final_eval_loss"]
 
 
+def test_worker_log_holds_what_the_events_do_not(completed_run):
+    """worker.log is for tracebacks and library messages: no line per log (events.jsonl has them),
+    no progress bars redrawn with carriage returns at every save, so a long run's log stays small."""
+    log = (completed_run["run_dir"] / runs.LOG_FILE).read_text(encoding="utf-8")
+    assert "starting run" in log
+    assert "{'loss'" not in log and "'eval_loss'" not in log, log[-2000:]
+    assert "\r" not in log and "it/s]" not in log, log[-2000:]
+
+
 def test_tensorboard_gets_the_same_losses(completed_run):
     """report_to=tensorboard writes event files in runs/<id>/tensorboard/ (not under checkpoints/) with
     the loss of every logged step, equal to Studio's own step events."""
@@ -204,6 +213,8 @@ def test_stop_in_eval_and_save_then_resume_to_the_end(tmp_path, tiny_config, mon
     rates = [e.learning_rate for e in events if isinstance(e, Step)]
     decrements = {round(a - b, 9) for a, b in itertools.pairwise(rates)}
     assert len(decrements) == 1, rates  # the linear schedule goes on where it stopped
+    warnings = [e.message for e in events if e.TYPE == "log" and e.level != "info"]
+    assert not [w for w in warnings if "missing keys" in w], warnings  # the tied head loads through the tie
 
 
 def test_requests_sighup_and_kill_9(workspace, tiny_config, monkeypatch, wait_for):
