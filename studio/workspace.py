@@ -67,6 +67,33 @@ def default_workspace_path() -> Path:
     return Path(os.environ.get("STUDIO_WORKSPACE", DEFAULT_WORKSPACE))
 
 
+def user_workspace_path() -> Path:
+    """The user's own workspace, for a quick look from a folder that has none."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "studio" / DEFAULT_WORKSPACE
+
+
+def existing_workspace(path: str | Path | None = None) -> Workspace:
+    """A workspace that must already exist, to list, follow, stop or resume its runs: a command
+    run from the wrong folder says so instead of creating an empty workspace there."""
+    root = Path(path) if path is not None else default_workspace_path()
+    if not (root / "runs").is_dir():
+        raise StudioError(
+            f"no workspace at {root}",
+            "run it from the folder that holds the workspace, or name it with -w (or STUDIO_WORKSPACE)",
+        )
+    return open_workspace(root, demo=False)
+
+
+def inspection_workspace(path: str | Path | None = None) -> Workspace:
+    """The workspace of a quick look at a file (`studio vocab`, `studio corpus view`): the one
+    named, else ./workspace if it exists, else the user's own (created without the demo corpus),
+    so that a quick look never leaves a new folder in the current directory."""
+    if path is not None or "STUDIO_WORKSPACE" in os.environ or default_workspace_path().is_dir():
+        return open_workspace(path)
+    return open_workspace(user_workspace_path(), demo=False)
+
+
 def open_workspace(path: str | Path | None = None, demo: bool = True) -> Workspace:
     """Create the workspace layout if needed (and the demo corpus in a new one) and return it.
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studio.workspace import Workspace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,29 +29,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_attach)
 
 
-def launch_app(workspace: str | None, no_animations: bool = False, **start: object) -> int:
-    """Open the workspace and run the app; `start` picks the first screen and what it shows."""
-    from studio.workspace import open_workspace
-
-    ws = open_workspace(workspace)
+def launch_app(workspace: Workspace, no_animations: bool = False, **start: object) -> int:
+    """Run the app on `workspace`; `start` picks the first screen and what it shows."""
     from studio.tui.app import StudioApp  # textual is imported only when the app really opens
 
-    app = StudioApp(ws, animations=not no_animations, **start)  # type: ignore[arg-type]
+    app = StudioApp(workspace, animations=not no_animations, **start)  # type: ignore[arg-type]
     app.run()
     return app.return_code or 0
 
 
 def run_open(args: argparse.Namespace) -> int:
-    return launch_app(args.workspace, args.no_animations)
+    from studio.workspace import open_workspace
+
+    return launch_app(open_workspace(args.workspace), args.no_animations)
 
 
 def run_vocab(args: argparse.Namespace) -> int:
     from studio.tokenizer.vocab import find_tokenizer_file
+    from studio.workspace import inspection_workspace
 
     path = Path(args.path)
     find_tokenizer_file(path)  # a StudioError saying what was expected, before the app opens
-    return launch_app(args.workspace, args.no_animations, start_screen="tokenizer", start_path=str(path))
+    workspace = inspection_workspace(args.workspace)
+    return launch_app(workspace, args.no_animations, start_screen="tokenizer", start_path=str(path))
 
 
 def run_attach(args: argparse.Namespace) -> int:
-    return launch_app(args.workspace, args.no_animations, start_screen="train", start_run=args.run)
+    from studio.train.runs import find_run
+    from studio.workspace import existing_workspace
+
+    workspace = existing_workspace(args.workspace)
+    find_run(workspace, args.run)  # an unknown run is a one-line error, before the app opens
+    return launch_app(workspace, args.no_animations, start_screen="train", start_run=args.run)

@@ -207,6 +207,8 @@ def run_index(args: argparse.Namespace) -> int:
 def run_view(args: argparse.Namespace) -> int:
     from studio.cli.app import launch_app
     from studio.corpus.formats import describe_corpus
+    from studio.workspace import inspection_workspace
 
     describe_corpus(args.path)  # a missing or unreadable path is reported before the app opens
-    return launch_app(args.workspace, args.no_animations, start_screen="corpus", start_path=str(args.path))
+    workspace = inspection_workspace(args.workspace)
+    return launch_app(workspace, args.no_animations, start_screen="corpus", start_path=str(args.path))

@@ -48,10 +48,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_resume)
 
 
-def _workspace(args: argparse.Namespace, demo: bool = False) -> Any:
+def _workspace(args: argparse.Namespace) -> Any:
+    """The workspace a new run goes in (created if needed)."""
     from studio.workspace import open_workspace
 
-    return open_workspace(args.workspace, demo=demo)
+    return open_workspace(args.workspace, demo=False)
+
+
+def _existing_workspace(args: argparse.Namespace) -> Any:
+    """The workspace whose runs are listed, stopped or resumed (never created here)."""
+    from studio.workspace import existing_workspace
+
+    return existing_workspace(args.workspace)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -67,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_resume(args: argparse.Namespace) -> int:
     from studio.train.launcher import resume_run
 
-    workspace = _workspace(args)
+    workspace = _existing_workspace(args)
     handle = resume_run(workspace, args.run, live=not args.detach)
     return _after_launch(handle, args, workspace)
 
@@ -88,7 +96,7 @@ def _after_launch(handle: Any, args: argparse.Namespace, workspace: Any) -> int:
 def run_runs(args: argparse.Namespace) -> int:
     from studio.train.runs import list_runs
 
-    runs = list_runs(_workspace(args))
+    runs = list_runs(_existing_workspace(args))
     if args.json:
         print_json({"runs": [r.to_json() for r in runs]})
         return 0
@@ -128,7 +136,7 @@ def run_runs(args: argparse.Namespace) -> int:
 def run_stop(args: argparse.Namespace) -> int:
     from studio.train.launcher import stop_run
 
-    info = stop_run(_workspace(args), args.run, wait=max(0.0, args.wait))
+    info = stop_run(_existing_workspace(args), args.run, wait=max(0.0, args.wait))
     if args.json:
         print_json(info.to_json())
     elif info.is_live:

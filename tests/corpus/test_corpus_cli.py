@@ -15,6 +15,7 @@ import pytest
 from corpus_samples import SAMPLE_LINES, run_studio
 
 from studio.cli import main
+from studio.workspace import Workspace
 
 
 def _wc(path: Path) -> tuple[int, int]:
@@ -153,5 +154,5 @@ def test_view_opens_the_corpus_screen_on_path(
     monkeypatch.setattr(studio.cli.app, "launch_app", fake_launch)
     assert main(["corpus", "view", str(corpora["txt"]), "-w", str(tmp_path / "ws")]) == 0
     assert calls == [
-        ((str(tmp_path / "ws"), False), {"start_screen": "corpus", "start_path": str(corpora["txt"])})
+        ((Workspace(tmp_path / "ws"), False), {"start_screen": "corpus", "start_path": str(corpora["txt"])})
     ]

@@ -142,3 +142,39 @@ def test_corpus_that_grows_while_viewed_offers_a_reload(tmp_path: Path) -> None:
         tmux.wait_exit()
     finally:
         tmux.kill()
+
+
+def test_commands_that_follow_runs_never_create_a_workspace(tmp_path: Path) -> None:
+    """`runs`, `attach`, `stop` and `resume` from a folder with no workspace: one line saying so,
+    exit 2, and no empty workspace left behind (a typo in the folder is not a new workspace)."""
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    for command in (("runs",), ("attach", "some-run"), ("stop", "some-run"), ("resume", "some-run")):
+        assert_clean_error(studio(*command, cwd=here), "no workspace at workspace", "-w")
+    assert list(here.iterdir()) == []
+
+
+def test_attach_to_an_unknown_run_fails_before_the_app_opens(tmp_path: Path) -> None:
+    """An unknown run is a one-line error on the command line, not an app that waits for nothing."""
+    workspace = open_workspace(tmp_path / "ws", demo=False)
+    assert_clean_error(studio("attach", "nosuchrun", "-w", str(workspace.root), timeout=60), "nosuchrun")
+
+
+def test_a_quick_look_leaves_nothing_in_the_current_folder(tmp_path: Path, corpus_file: Path) -> None:
+    """`studio corpus view FILE` from a folder with no workspace opens on the user's own workspace
+    (under XDG_DATA_HOME, with no demo corpus), not on a new ./workspace."""
+    here, data_home = tmp_path / "here", tmp_path / "data"
+    here.mkdir()
+    tmux = TmuxSession(
+        [STUDIO, "corpus", "view", str(corpus_file)], 120, 40, env={"XDG_DATA_HOME": str(data_home)}, cwd=here
+    )
+    try:
+        # The header names it; a path too long for the line keeps its end.
+        tmux.wait_for(lambda s: "Studio · Corpus" in s and "data/studio/workspace" in s, timeout=60)
+        tmux.send("q")
+        tmux.wait_exit()
+    finally:
+        tmux.kill()
+    assert list(here.iterdir()) == []
+    user_workspace = data_home / "studio" / "workspace"
+    assert (user_workspace / "runs").is_dir() and list((user_workspace / "corpora").iterdir()) == []

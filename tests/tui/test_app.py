@@ -113,3 +113,22 @@ def test_workspace_path_is_shown_literally(tmp_path: Path) -> None:
             return str(app.screen.query_one("#workspace").render())
 
     assert "[bold]ws" in asyncio.run(run())
+
+
+async def test_a_long_workspace_path_keeps_its_end_in_the_header(tmp_path: Path) -> None:
+    """A path longer than the header line loses its start (`…/deep/workspace`), never its end,
+    and never wraps out of sight; resizing refits it."""
+    from rich.cells import cell_len
+    from textual.widgets import Static
+
+    root = tmp_path / ("a-rather-long-folder-name-" * 4) / "deep" / "workspace"
+    app = StudioApp(open_workspace(root, demo=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        label = app.screen.query_one("#workspace", Static)
+        shown = str(label.render())
+        assert shown.startswith("workspace …") and shown.endswith("/deep/workspace"), shown
+        assert cell_len(shown) <= label.size.width
+        await pilot.resize_terminal(260, 24)
+        await pilot.pause()
+        assert str(label.render()) == f"workspace {root}"

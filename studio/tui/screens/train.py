@@ -138,7 +138,9 @@ class TrainScreen(StudioScreen):
             yield CurveChart("loss", empty_text="no run yet", id="loss-chart")
             with VerticalScroll(id="train-side"):
                 yield Static(Text("No run followed", "dim"), id="run-title")
-                yield ProgressBar(total=None, show_eta=False, id="progress-bar")
+                # A still, empty bar while no run is followed (an indeterminate one would animate
+                # for ever, redrawing over a slow link for nothing).
+                yield ProgressBar(total=1, show_eta=False, id="progress-bar")
                 yield Static(Text(_IDLE_HINT), id="progress-text")
                 yield MetricSpark("learning rate", id="spark-lr")
                 yield MetricSpark("grad norm", id="spark-grad")
@@ -252,7 +254,7 @@ class TrainScreen(StudioScreen):
         if event.state != WorkerState.ERROR:
             return
         if event.worker.group == "run-launch" and self.snapshot is None:
-            self._set_title(Text("No run followed", "dim"))
+            self._show_idle()
         self.notify_error(event.worker.error, title="Run")
 
     # --- live updates ------------------------------------------------------------------------------
@@ -530,13 +532,17 @@ class TrainScreen(StudioScreen):
         else:
             self.notify(message.text, markup=False)
 
+    def _show_idle(self) -> None:
+        self._set_title(Text("No run followed", "dim"))
+        self.query_one("#progress-bar", ProgressBar).update(total=1, progress=0)
+
     def action_detach(self) -> None:
         if self._bridge is None:
             return
         run_id, live = self.run_id, self.live_run
         self._stop_bridge()
         self.snapshot, self._shown = None, None
-        self._set_title(Text("No run followed", "dim"))
+        self._show_idle()
         _update_text(self.query_one("#progress-text", Static), Text(_IDLE_HINT))
         self.studio.run_state = "no active run"
         if live:
