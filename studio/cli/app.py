@@ -55,9 +55,10 @@ def run_vocab(args: argparse.Namespace) -> int:
 
 
 def run_attach(args: argparse.Namespace) -> int:
+    from studio.cli.common import workspace_of_run
     from studio.train.runs import find_run
     from studio.workspace import existing_workspace
 
-    workspace = existing_workspace(args.workspace)
+    workspace = existing_workspace(workspace_of_run(args.workspace, args.run))
     find_run(workspace, args.run)  # an unknown run is a one-line error, before the app opens
     return launch_app(workspace, args.no_animations, start_screen="train", start_run=args.run)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from studio.workspace import default_workspace_path
@@ -24,3 +26,13 @@ def print_json(payload: Any) -> None:
     json.dump(payload, sys.stdout, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def workspace_of_run(workspace: str | None, run: str) -> str | None:
+    """`-w` as given; without it (and without $STUDIO_WORKSPACE), a run named by its directory
+    (`.../runs/ID`) belongs to the workspace that holds it, wherever the command is run from."""
+    if workspace is None and "STUDIO_WORKSPACE" not in os.environ:
+        path = Path(run)
+        if path.is_dir() and path.resolve().parent.name == "runs":
+            return str(path.resolve().parent.parent)
+    return workspace

@@ -8,7 +8,7 @@ import signal
 import time
 from typing import Any
 
-from studio.cli.common import add_workspace_option, print_json
+from studio.cli.common import add_workspace_option, print_json, workspace_of_run
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +59,7 @@ def _existing_workspace(args: argparse.Namespace) -> Any:
     """The workspace whose runs are listed, stopped or resumed (never created here)."""
     from studio.workspace import existing_workspace
 
-    return existing_workspace(args.workspace)
+    return existing_workspace(workspace_of_run(args.workspace, getattr(args, "run", "")))
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -167,6 +167,16 @@ def _phase(run_dir: Path) -> str:
     return info.phase if info.is_live else info.state
 
 
+def test_a_run_named_by_its_directory_is_found_from_anywhere(completed_run, tmp_path):
+    """`studio stop WORKSPACE/runs/ID` from another folder finds the run's own workspace (there is
+    no ./workspace there, and none is created)."""
+    run_dir = completed_run["run_dir"]
+    result = studio("stop", str(run_dir), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"run {run_dir.name} is not running (it is completed)" in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_stop_in_eval_and_save_then_resume_to_the_end(tmp_path, tiny_config, monkeypatch, wait_for):
     """SIGTERM during evaluation and during saving each checkpoint and stop cleanly; two resumes at
     once: one refuses; the last resume reaches the original end with the step and LR continuing."""
