@@ -168,7 +168,8 @@ def _with_absolute_paths(config: RunConfig) -> RunConfig:
 
 
 def check_runnable(config: RunConfig, check_fields: bool = True) -> None:
-    """Refuse, before any process starts, a config whose corpus or tokenizer is missing."""
+    """Refuse, before any process starts, a config whose corpus or tokenizer is missing or that
+    `studio model check` finds a problem in."""
     if not config.data.corpus:
         raise StudioError("data.corpus is not set", "give it in the config or with --set data.corpus=PATH")
     if not Path(config.data.corpus).exists():
@@ -190,8 +191,20 @@ def check_runnable(config: RunConfig, check_fields: bool = True) -> None:
         )
     if check_fields:
         from studio.config import check_hf_fields
+        from studio.model.validate import check
 
         check_hf_fields(config)
+        # What the Model screen refuses to train, `studio train` refuses too: a vocabulary smaller
+        # than the tokenizer's, heads that do not divide the hidden size ... would fail in the worker.
+        problems = check(config)
+        if problems:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            fix = f"--set {first.fix}; " if first.fix else ""
+            raise StudioError(
+                f"{first.field}: {first.message}{more}",
+                f"{fix}`studio model check CONFIG` lists every problem (--fix applies the fixes)",
+            )
 
 
 def _launch(run_dir: Path, nproc: int, resume: bool, live: bool) -> RunHandle:

@@ -140,6 +140,18 @@ def test_missing_corpus_or_tokenizer_is_refused_before_starting(tmp_path, tiny_c
     assert not any((tmp_path / "ws" / "runs").iterdir())
 
 
+def test_a_config_with_a_problem_is_refused_before_starting(tmp_path, tiny_config):
+    """What `studio model check` finds (here a vocabulary smaller than the tokenizer's, which
+    would crash in the embedding) stops `studio train` at once: the problem, its fix, no run."""
+    config = tiny_config("model.vocab_size=100")
+    save_config(config, tmp_path / "c.yaml")
+    result = studio("train", str(tmp_path / "c.yaml"), "-w", str(tmp_path / "ws"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "model.vocab_size: vocab_size (100) differs from the tokenizer" in result.stderr, result.stderr
+    assert "--set model.vocab_size=" in result.stderr and "studio model check" in result.stderr
+    assert not any((tmp_path / "ws" / "runs").iterdir())
+
+
 def test_hand_edited_run_directory_is_a_clear_error(outcomes):
     """A run whose config.yaml was edited into nonsense: `studio resume` says so, no traceback."""
     info, _ = outcomes["enospc"]
