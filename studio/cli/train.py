@@ -106,9 +106,10 @@ def run_runs(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(box=None, header_style="bold")
-    for column in ("RUN", "STATE", "STEP", "LOSS", "TOKENS/S", "STARTED", "DURATION"):
-        right = column in ("STEP", "LOSS", "TOKENS/S")
+    # One space between columns: a run id, its figures and its times fit an 80-column terminal.
+    table = Table(box=None, header_style="bold", padding=(0, 1, 0, 0), pad_edge=False)
+    for column in ("RUN", "STATE", "STEP", "LOSS", "TOK/S", "STARTED", "DURATION"):
+        right = column in ("STEP", "LOSS", "TOK/S")
         table.add_column(column, justify="right" if right else "left", no_wrap=True)
     notes = []
     for r in runs:

@@ -287,9 +287,15 @@ def _tokenizer_signature(tokenizer: Any) -> str:
 
 
 def _save_prepared(prepared: PreparedData, path: Path) -> None:
-    """Save both splits, then `meta.json` last: its presence marks a complete cache entry."""
+    """Save both splits, then `meta.json` last: its presence marks a complete cache entry.
+
+    Runs started together on the same data each prepare it and race to save it: the first entry
+    in place wins, and the others keep their own copy in memory (the entries are identical). A
+    complete entry is never removed: another run may be reading it."""
     import shutil
 
+    if (path / "meta.json").exists():
+        return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     prepared.train.save_to_disk(str(tmp / "train"))
@@ -303,8 +309,15 @@ def _save_prepared(prepared: PreparedData, path: Path) -> None:
         "has_eval": prepared.eval is not None,
     }
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    shutil.rmtree(path, ignore_errors=True)
-    tmp.replace(path)
+    if not (path / "meta.json").exists():
+        shutil.rmtree(path, ignore_errors=True)  # an incomplete entry (never renamed into place)
+    try:
+        tmp.replace(path)
+    except OSError:
+        if not (path / "meta.json").exists():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # another run's entry won the race, or ours is in place
 
 
 def _load_prepared(path: Path) -> PreparedData | None:

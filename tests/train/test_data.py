@@ -66,6 +66,40 @@ def test_second_prepare_comes_from_the_cache(assets: dict[str, Any], tmp_path: P
     assert not other.from_cache and other.block_size == 32
 
 
+def test_runs_that_prepare_the_same_data_at_once_share_the_cache(
+    assets: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs started together tokenize the same corpus and both save it: the second save finds
+    the entry the first put in place (or loses the rename to it) and keeps going; the entry stays
+    whole and nothing is left behind."""
+    import shutil
+
+    from studio.train import data
+
+    config = make_config(assets["corpus"], assets["tokenizer_dir"])
+    first = prepare_datasets(config, assets["tokenizer"], cache_dir=tmp_path)
+    (entry,) = (tmp_path / "tokenized").iterdir()
+    data._save_prepared(first, entry)  # the slower run saves after the first finished: no error
+
+    # The slower run checks before the faster one's rename lands, and loses the race.
+    winner = tmp_path / "winner"
+    shutil.copytree(entry, winner)
+    shutil.rmtree(entry)
+    real_replace = Path.replace
+
+    def lose_the_race(self: Path, target: Any) -> Path:
+        if self.name.endswith(".tmp"):
+            real_replace(winner, target)  # the other run's entry lands first
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", lose_the_race)
+    data._save_prepared(first, entry)
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "tokenized").iterdir()) == [entry.name]
+    again = prepare_datasets(config, assets["tokenizer"], cache_dir=tmp_path)
+    assert again.from_cache and again.train["input_ids"][:3] == first.train["input_ids"][:3]
+
+
 def test_jsonl_column_max_lines_and_eval_split(assets: dict[str, Any], tmp_path: Path) -> None:
     """A .jsonl corpus with another text column; max_lines limits it; the split is seeded."""
     lines = assets["corpus"].read_text(encoding="utf-8").splitlines()[:400]
