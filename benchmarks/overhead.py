@@ -30,6 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from transformers import TrainerCallback
+
 from studio.config import ModelConfig, RunConfig
 from studio.train.events import Checkpoint, Eval, RunStarted, Step, System
 
@@ -73,7 +75,7 @@ def bench_config(device: str) -> RunConfig:
     return config
 
 
-class _Windows:
+class _Windows(TrainerCallback):
     """Cuts one Trainer run into windows of `length` steps that alternate plain, Studio, plain, ...
 
     At each window edge (the start of a step, so a window holds whole steps with their logging)
@@ -92,45 +94,37 @@ class _Windows:
         switch_off: Callable[[], None],
         sync: Callable[[], None],
     ) -> None:
-        from transformers import TrainerCallback
-
-        windows = self
+        self.warmup, self.length, self.last_edge = warmup, length, warmup + count * length
+        self.switch_on, self.switch_off, self.sync = switch_on, switch_off, sync
         self.times: dict[str, list[float]] = {"plain": [], "studio": []}
         self.target: Any = None  # the live StudioCallback during a Studio window
         self._variant: str | None = None
         self._started = 0.0
 
-        class Callback(TrainerCallback):
-            def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-                done = state.global_step
-                if done < warmup or (done - warmup) % length or done > warmup + count * length:
-                    return
-                sync()
-                now = time.perf_counter()
-                if windows._variant is not None:
-                    windows.times[windows._variant].append(now - windows._started)
-                if windows._variant == "studio":
-                    switch_off()
-                    windows.target = None
-                if done == warmup + count * length:  # the last window is closed
-                    windows._variant = None
-                    return
-                windows._variant = "studio" if windows._variant == "plain" else "plain"
-                if windows._variant == "studio":
-                    windows.target = switch_on(args, state, control)
-                windows._started = time.perf_counter()
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        done = state.global_step
+        if done < self.warmup or (done - self.warmup) % self.length or done > self.last_edge:
+            return
+        self.sync()
+        now = time.perf_counter()
+        if self._variant is not None:
+            self.times[self._variant].append(now - self._started)
+        if self._variant == "studio":
+            self.switch_off()
+            self.target = None
+        if done == self.last_edge:  # the last window is closed
+            self._variant = None
+            return
+        self._variant = "studio" if self._variant == "plain" else "plain"
+        if self._variant == "studio":
+            self.target = self.switch_on(args, state, control)
+        self._started = time.perf_counter()
 
-            def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-                if windows.target is not None:
-                    return windows.target.on_step_end(args, state, control, **kwargs)
-                return None
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        return self.target.on_step_end(args, state, control, **kwargs) if self.target is not None else None
 
-            def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-                if windows.target is not None:
-                    return windows.target.on_log(args, state, control, **kwargs)
-                return None
-
-        self.callback = Callback()
+    def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        return self.target.on_log(args, state, control, **kwargs) if self.target is not None else None
 
 
 def _drain(queue: Any, stop: Any) -> None:
@@ -205,7 +199,7 @@ def windowed_run(
         args=args,
         train_dataset=dataset,
         data_collator=build_collator(config, tokenizer),
-        callbacks=[windows.callback],
+        callbacks=[windows],
     )
     trainer.remove_callback(transformers.PrinterCallback)  # a printed line per step is not Studio's cost
     try:

@@ -32,7 +32,7 @@ def workspace_of_run(workspace: str | None, run: str) -> str | None:
     """`-w` as given; without it (and without $STUDIO_WORKSPACE), a run named by its directory
     (`.../runs/ID`) belongs to the workspace that holds it, wherever the command is run from."""
     if workspace is None and run and "STUDIO_WORKSPACE" not in os.environ:
-        path = Path(run)
-        if path.is_dir() and path.resolve().parent.name == "runs":
-            return str(path.resolve().parent.parent)
+        path = Path(run).resolve()
+        if path.is_dir() and path.parent.name == "runs":
+            return str(path.parent.parent)
     return workspace
